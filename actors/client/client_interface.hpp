@@ -1,0 +1,24 @@
+#pragma once
+
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/message_types.hpp"
+#include "actors/session/session_interface.hpp"
+
+namespace puzzle {
+
+/// One connection's actor: identity, joined sessions, and the bridge between
+/// a transport and the sessions. It never sees bytes: the transport decodes
+/// calls into `client_command`s and gives the actor a `client_port` that
+/// turns results and events into frames.
+///
+/// - `session_event`: an event of a joined session, passed to the port.
+/// - `client_command`: a decoded call; the answer goes to the port (a result
+///   for `call_id`, or an error; for non-blocking calls an `Error` event).
+/// - `(close_atom)`: the connection is gone: leave every session and quit.
+///   Commands are handled in arrival order per connection.
+using client_actor = client_events_actor::extend<
+  caf::reacts_to<client_command>, caf::reacts_to<close_atom>>;
+
+} // namespace puzzle

@@ -1,0 +1,73 @@
+#include "actors/errc.hpp"
+
+#include <caf/message.hpp>
+#include <caf/sec.hpp>
+
+namespace puzzle {
+
+std::string_view to_code(errc x) noexcept {
+  switch (x) {
+    case errc::none: return "NONE";
+    case errc::session_not_found: return "SESSION_NOT_FOUND";
+    case errc::not_joined: return "NOT_JOINED";
+    case errc::piece_locked: return "PIECE_LOCKED";
+    case errc::piece_not_held: return "PIECE_NOT_HELD";
+    case errc::invalid_move: return "INVALID_MOVE";
+    case errc::invalid_message: return "INVALID_MESSAGE";
+    case errc::rate_limited: return "RATE_LIMITED";
+    case errc::unauthorized: return "UNAUTHORIZED";
+    case errc::forbidden: return "FORBIDDEN";
+    case errc::limit_exceeded: return "LIMIT_EXCEEDED";
+    case errc::internal: return "INTERNAL";
+    case errc::invalid_argument: return "INVALID_ARGUMENT";
+    case errc::conflict: return "CONFLICT";
+  }
+  return "INTERNAL";
+}
+
+std::string to_string(errc x) {
+  return std::string{to_code(x)};
+}
+
+int http_status(errc x) noexcept {
+  switch (x) {
+    case errc::none: return 200;
+    case errc::session_not_found: return 404;
+    case errc::not_joined:
+    case errc::forbidden: return 403;
+    case errc::piece_locked:
+    case errc::piece_not_held:
+    case errc::conflict: return 409;
+    case errc::invalid_move:
+    case errc::invalid_message:
+    case errc::invalid_argument: return 400;
+    case errc::rate_limited: return 429;
+    case errc::unauthorized: return 401;
+    case errc::limit_exceeded: return 413;
+    case errc::internal: return 500;
+  }
+  return 500;
+}
+
+caf::error make_error(errc code, std::string message) {
+  return caf::error{static_cast<uint8_t>(code), errc_category,
+                    caf::make_message(std::move(message))};
+}
+
+errc code_of(const caf::error& err) noexcept {
+  if (!err)
+    return errc::none;
+  if (err.category() != errc_category)
+    return errc::internal;
+  return static_cast<errc>(err.code());
+}
+
+std::string message_of(const caf::error& err) {
+  if (err.category() == errc_category && err.context().match_elements<std::string>())
+    return err.context().get_as<std::string>(0);
+  if (err.category() == caf::atom("system"))
+    return caf::to_string(static_cast<caf::sec>(err.code()));
+  return std::string{to_code(code_of(err))};
+}
+
+} // namespace puzzle

@@ -1,0 +1,151 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/fwd.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/atom.hpp>
+#include <caf/typed_actor.hpp>
+#include <caf/replies_to.hpp>
+
+#include "actors/session/session_event.hpp"
+#include "actors/session/session_state.hpp"
+
+/// The message vocabulary of the node: every atom, every message struct and
+/// every typed actor handle that crosses an actor boundary. One type-ID block
+/// for the whole project, identical on every node (architecture.md: a type
+/// missing on one end arrives as an empty message).
+namespace puzzle {
+
+/// Who a connection acts as.
+struct user_identity {
+  std::string user_id;
+  std::string username;
+};
+
+/// A drop made durable by the store: the pieces it changed.
+struct drop_record {
+  std::string session_id;
+  uint64_t version = 0;
+  std::vector<model::piece_state> pieces;
+  unix_ms started_at = 0;
+  unix_ms completed_at = 0;
+};
+
+/// Answer to `LockPiece`.
+struct lock_result {
+  bool granted = false;
+  std::string locked_by;  ///< Holder's user id (the caller when granted).
+  unix_ms expires_at = 0;
+  std::vector<int32_t> piece_ids;  ///< The whole group that is held.
+};
+
+/// Answer to `MovePiece`.
+struct move_result {
+  bool success = false;
+  bool is_correctly_placed = false;
+  uint64_t version = 0;
+};
+
+/// What `POST /api/sessions` asks for, after HTTP validation.
+struct create_request {
+  std::string name;
+  image_ref image;
+  int32_t rows = 0;
+  int32_t cols = 0;
+  bool rotation = false;
+  bool is_public = true;
+  user_identity owner;
+};
+
+/// A transport-neutral real-time call, decoded by a transport codec.
+enum class command_kind : uint8_t {
+  join = 0,
+  leave,
+  lock,
+  drag,
+  move,
+  unlock,
+  chat,
+  cursor,
+  get_state,
+};
+
+struct client_command {
+  command_kind kind = command_kind::get_state;
+  std::string call_id;  ///< Empty: non-blocking, no answer expected.
+  std::string session_id;
+  int32_t piece_id = 0;
+  double x = 0;
+  double y = 0;
+  int32_t rotation = 0;
+  std::string text;     ///< Chat message.
+  std::string user_id;  ///< Optional `userId` argument of a join.
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, user_identity& x) {
+  return f(caf::meta::type_name("user_identity"), x.user_id, x.username);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, drop_record& x) {
+  return f(caf::meta::type_name("drop_record"), x.session_id, x.version,
+           x.pieces, x.started_at, x.completed_at);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, lock_result& x) {
+  return f(caf::meta::type_name("lock_result"), x.granted, x.locked_by,
+           x.expires_at, x.piece_ids);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, move_result& x) {
+  return f(caf::meta::type_name("move_result"), x.success,
+           x.is_correctly_placed, x.version);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, create_request& x) {
+  return f(caf::meta::type_name("create_request"), x.name, x.image, x.rows,
+           x.cols, x.rotation, x.is_public, x.owner);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, client_command& x) {
+  return f(caf::meta::type_name("client_command"), x.kind, x.call_id,
+           x.session_id, x.piece_id, x.x, x.y, x.rotation, x.text, x.user_id);
+}
+
+} // namespace puzzle
+
+// -- atoms (CAF 0.17: at most 10 characters) ----------------------------------
+
+CAF_ADD_ATOM(puzzle, puzzle, join_atom, "join")
+CAF_ADD_ATOM(puzzle, puzzle, leave_atom, "leave")
+CAF_ADD_ATOM(puzzle, puzzle, lock_atom, "lock")
+CAF_ADD_ATOM(puzzle, puzzle, unlock_atom, "unlock")
+CAF_ADD_ATOM(puzzle, puzzle, drag_atom, "drag")
+CAF_ADD_ATOM(puzzle, puzzle, move_atom, "move")
+CAF_ADD_ATOM(puzzle, puzzle, chat_atom, "chat")
+CAF_ADD_ATOM(puzzle, puzzle, cursor_atom, "cursor")
+CAF_ADD_ATOM(puzzle, puzzle, state_atom, "state")
+CAF_ADD_ATOM(puzzle, puzzle, summary_atom, "summary")
+CAF_ADD_ATOM(puzzle, puzzle, renew_atom, "renew")
+CAF_ADD_ATOM(puzzle, puzzle, expire_atom, "expire")
+CAF_ADD_ATOM(puzzle, puzzle, lookup_atom, "lookup")
+CAF_ADD_ATOM(puzzle, puzzle, create_atom, "create")
+CAF_ADD_ATOM(puzzle, puzzle, list_atom, "list")
+CAF_ADD_ATOM(puzzle, puzzle, delete_atom, "delete")
+CAF_ADD_ATOM(puzzle, puzzle, put_atom, "put")
+CAF_ADD_ATOM(puzzle, puzzle, save_atom, "save")
+CAF_ADD_ATOM(puzzle, puzzle, load_atom, "load")
+CAF_ADD_ATOM(puzzle, puzzle, flush_atom, "flush")
+CAF_ADD_ATOM(puzzle, puzzle, ping_atom, "ping")
+CAF_ADD_ATOM(puzzle, puzzle, stats_atom, "stats")
+CAF_ADD_ATOM(puzzle, puzzle, close_atom, "close")
+CAF_ADD_ATOM(puzzle, puzzle, tick_atom, "tick")
+

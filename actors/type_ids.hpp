@@ -1,0 +1,50 @@
+#pragma once
+
+#include <vector>
+
+#include <caf/type_id.hpp>
+
+#include "actors/client/client_interface.hpp"
+#include "actors/directory_interface.hpp"
+#include "actors/message_types.hpp"
+#include "actors/session/session_interface.hpp"
+#include "actors/store_interface.hpp"
+
+/// The project's one type-ID block, identical on every node (architecture.md:
+/// a type missing on one end arrives as an empty message). Append only.
+CAF_BEGIN_TYPE_ID_BLOCK(puzzle, caf::first_custom_type_id)
+
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::participant))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::chat_entry))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::image_ref))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::model::puzzle_spec))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::model::piece_state))
+  CAF_ADD_TYPE_ID(puzzle, (std::vector<puzzle::model::piece_state>))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::session_state))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::session_summary))
+  CAF_ADD_TYPE_ID(puzzle, (std::vector<puzzle::session_summary>))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::session_event))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::user_identity))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::drop_record))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::lock_result))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::move_result))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::create_request))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::client_command))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::client_events_actor))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::client_actor))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::session_actor))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::directory_actor))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::store_actor))
+
+CAF_END_TYPE_ID_BLOCK(puzzle)
+
+namespace caf {
+class actor_system_config;
+} // namespace caf
+
+namespace puzzle {
+
+/// Registers every type of the block and the `puzzle` error category.
+void register_message_types(caf::actor_system_config& cfg);
+
+} // namespace puzzle
