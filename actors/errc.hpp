@@ -4,10 +4,6 @@
 #include <string>
 #include <string_view>
 
-#include <caf/atom.hpp>
-#include <caf/error.hpp>
-#include <caf/fwd.hpp>
-
 namespace puzzle {
 
 /// The stable error codes of the external contract (contract.md section 1).
@@ -47,18 +43,5 @@ std::string to_string(errc x);
 
 /// The HTTP status a REST answer uses for this code.
 int http_status(errc x) noexcept;
-
-/// The CAF error category of `errc`.
-constexpr caf::atom_value errc_category = caf::atom("puzzle");
-
-/// Builds a CAF error in the `puzzle` category with a human-readable message.
-caf::error make_error(errc code, std::string message);
-
-/// Splits a CAF error into code and message. Errors of other categories
-/// (timeouts, a dead actor) map to `errc::internal`.
-errc code_of(const caf::error& err) noexcept;
-
-/// The message of an error built by `make_error`, or CAF's rendering.
-std::string message_of(const caf::error& err);
 
 } // namespace puzzle

@@ -3,7 +3,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/message.hpp>
 
-#include "actors/errc.hpp"
+#include "actors/caf_errors.hpp"
 
 namespace puzzle {
 
