@@ -1,1 +1,193 @@
-// Placeholder until this unit is written.
+#include "actors/client/client_actor.hpp"
+
+#include <caf/all.hpp>
+
+#include "actors/caf_errors.hpp"
+#include "actors/session/session_json.hpp"
+#include "actors/util/ids.hpp"
+
+namespace puzzle {
+
+namespace {
+
+using self_ptr = client_actor::stateful_pointer<client_actor_state>;
+
+namespace sj = session_json;
+
+std::shared_ptr<const std::string> json(std::string text) {
+  return std::make_shared<const std::string>(std::move(text));
+}
+
+const std::shared_ptr<const std::string>& json_null() {
+  static const auto null = json("null");
+  return null;
+}
+
+void fail(self_ptr self, const client_command& cmd, const caf::error& err) {
+  self->state.port->push_error(cmd.call_id, code_of(err), message_of(err));
+}
+
+void fail(self_ptr self, const client_command& cmd, errc code,
+          const std::string& message) {
+  self->state.port->push_error(cmd.call_id, code, message);
+}
+
+void reply(self_ptr self, const client_command& cmd,
+           std::shared_ptr<const std::string> result) {
+  if (!cmd.call_id.empty())
+    self->state.port->push_result(cmd.call_id, std::move(result));
+}
+
+std::string lock_json(const lock_result& r) {
+  std::string out = "{\"granted\":";
+  out += r.granted ? "true" : "false";
+  out += ",\"lockedBy\":" + sj::quote(r.locked_by);
+  out += ",\"expiresAt\":" + sj::quote(util::iso8601(r.expires_at));
+  out += ",\"pieceIds\":[";
+  for (size_t i = 0; i < r.piece_ids.size(); ++i) {
+    if (i > 0)
+      out += ',';
+    out += std::to_string(r.piece_ids[i]);
+  }
+  out += "]}";
+  return out;
+}
+
+std::string move_json(const move_result& r) {
+  return std::string{"{\"success\":"} + (r.success ? "true" : "false")
+         + ",\"isCorrectlyPlaced\":"
+         + (r.is_correctly_placed ? "true" : "false")
+         + ",\"version\":" + std::to_string(r.version) + '}';
+}
+
+void join(self_ptr self, client_command cmd) {
+  auto& st = self->state;
+  if (!cmd.user_id.empty() && cmd.user_id != st.identity.user_id) {
+    // A token's user can never act as another; an anonymous connection may
+    // pick its id (the seed's JoinPuzzleSession(sessionId, userId)).
+    if (st.authenticated)
+      return fail(self, cmd, errc::forbidden,
+                  "userId does not match the access token");
+    if (cmd.user_id.size() > 64)
+      return fail(self, cmd, errc::invalid_argument,
+                  "userId has at most 64 characters");
+    st.identity.user_id = cmd.user_id;
+  }
+  if (st.sessions.count(cmd.session_id) == 0
+      && st.sessions.size() >= st.options.max_sessions)
+    return fail(self, cmd, errc::limit_exceeded,
+                "a connection joins at most "
+                  + std::to_string(st.options.max_sessions) + " sessions");
+  self
+    ->request(st.directory, st.options.request_timeout, lookup_atom::value,
+              cmd.session_id)
+    .then(
+      [self, cmd](session_actor& session) {
+        auto& state = self->state;
+        self
+          ->request(session, state.options.request_timeout, join_atom::value,
+                    state.identity, client_events_actor{self})
+          .then(
+            [self, cmd, session](std::string& snapshot) {
+              self->state.sessions[cmd.session_id] = session;
+              reply(self, cmd, json(std::move(snapshot)));
+            },
+            [self, cmd](caf::error& err) { fail(self, cmd, err); });
+      },
+      [self, cmd](caf::error& err) { fail(self, cmd, err); });
+}
+
+void get_state(self_ptr self, const client_command& cmd) {
+  // Reading needs no join: it is what GET /api/sessions/{id} shows too.
+  self
+    ->request(self->state.directory, self->state.options.request_timeout,
+              state_atom::value, cmd.session_id)
+    .then([self, cmd](std::string& state) { reply(self, cmd, json(state)); },
+          [self, cmd](caf::error& err) { fail(self, cmd, err); });
+}
+
+void handle(self_ptr self, client_command& cmd) {
+  auto& st = self->state;
+  if (cmd.kind == command_kind::join)
+    return join(self, std::move(cmd));
+  if (cmd.kind == command_kind::get_state)
+    return get_state(self, cmd);
+  auto i = st.sessions.find(cmd.session_id);
+  if (i == st.sessions.end())
+    return fail(self, cmd, errc::not_joined,
+                "join session " + cmd.session_id + " first");
+  auto session = i->second;
+  auto timeout = st.options.request_timeout;
+  auto on_error = [self, cmd](caf::error& err) { fail(self, cmd, err); };
+  switch (cmd.kind) {
+    case command_kind::leave:
+      st.sessions.erase(i);
+      self->request(session, timeout, leave_atom::value)
+        .then([self, cmd](bool) { reply(self, cmd, json_null()); }, on_error);
+      break;
+    case command_kind::lock:
+      self->request(session, timeout, lock_atom::value, cmd.piece_id)
+        .then(
+          [self, cmd](lock_result& r) { reply(self, cmd, json(lock_json(r))); },
+          on_error);
+      break;
+    case command_kind::drag:
+      self
+        ->request(session, timeout, drag_atom::value, cmd.piece_id, cmd.x,
+                  cmd.y, cmd.rotation)
+        .then([self, cmd](uint64_t) { reply(self, cmd, json_null()); },
+              on_error);
+      break;
+    case command_kind::move:
+      self
+        ->request(session, timeout, move_atom::value, cmd.piece_id, cmd.x,
+                  cmd.y, cmd.rotation)
+        .then(
+          [self, cmd](move_result& r) { reply(self, cmd, json(move_json(r))); },
+          on_error);
+      break;
+    case command_kind::unlock:
+      self->request(session, timeout, unlock_atom::value, cmd.piece_id)
+        .then([self, cmd](bool) { reply(self, cmd, json_null()); }, on_error);
+      break;
+    case command_kind::chat:
+      self->request(session, timeout, chat_atom::value, cmd.text)
+        .then([self, cmd](bool) { reply(self, cmd, json_null()); }, on_error);
+      break;
+    case command_kind::cursor:
+      self->request(session, timeout, cursor_atom::value, cmd.x, cmd.y)
+        .then([self, cmd](bool) { reply(self, cmd, json_null()); }, on_error);
+      break;
+    case command_kind::join:
+    case command_kind::get_state:
+      break;
+  }
+}
+
+} // namespace
+
+client_actor::behavior_type
+client_behavior(self_ptr self, client_port_ptr port, directory_actor directory,
+                user_identity identity, bool authenticated,
+                client_options options) {
+  auto& init = self->state;
+  init.port = std::move(port);
+  init.directory = std::move(directory);
+  init.identity = std::move(identity);
+  init.authenticated = authenticated;
+  init.options = options;
+  return {
+    [self](session_event& ev) { self->state.port->push_event(ev); },
+    [self](client_command& cmd) { handle(self, cmd); },
+    [self](close_atom) {
+      // Leaving explicitly tells the others at once; the sessions' monitors
+      // would notice the exit too, this is just faster and ordered.
+      for (auto& [id, session] : self->state.sessions)
+        caf::anon_send(session, leave_atom::value);
+      self->state.sessions.clear();
+      self->quit();
+    },
+  };
+}
+
+} // namespace puzzle

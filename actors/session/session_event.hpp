@@ -44,7 +44,8 @@ private:
 struct session_event {
   std::string session_id;
   std::string name;  ///< The contract's client method, e.g. "PieceMoved".
-  std::shared_ptr<const std::string> payload;  ///< JSON argument.
+  /// The method's arguments as one JSON array, e.g. `[{"pieceId":3,...}]`.
+  std::shared_ptr<const std::string> payload;
   uint64_t version = 0;  ///< Session version after the change (0: none).
   std::shared_ptr<frame_cache> cache = std::make_shared<frame_cache>();
 };
