@@ -1,1 +1,12 @@
-// Placeholder until this unit is written.
+#include "config/settings.hpp"
+
+namespace puzzle::config {
+
+std::string settings::effective_store_url() const {
+  if (!store.url.empty())
+    return store.url;
+  auto dir = store.data_dir.empty() ? std::string{"."} : store.data_dir;
+  return "sqlite:" + dir + "/puzzle.db";
+}
+
+} // namespace puzzle::config

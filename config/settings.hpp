@@ -48,7 +48,6 @@ struct session_settings {
   double snap_ratio = 0.02;
   double table_factor = 2.0;
   milliseconds cursor_interval{50};  ///< Cursor updates per user at most.
-  milliseconds idle_passivation{300'000};  ///< Idle session leaves memory.
 };
 
 struct signalr_settings {

@@ -1,1 +1,193 @@
-int main() { return 0; }
+// puzzle-node: one node of the Collaborative Puzzle Platform.
+//
+// Parses the configuration, starts the actor system, the store, the session
+// directory and the HTTP server with its REST API and SignalR hub, then waits
+// for SIGTERM or SIGINT and shuts down in order: stop accepting, close the
+// hub connections (they may reconnect elsewhere), flush the store, exit 0.
+// A bad configuration exits with code 2 and a message naming the key.
+
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/caf_errors.hpp"
+#include "actors/type_ids.hpp"
+#include "cluster/directory/directory_actor.hpp"
+#include "config/logging.hpp"
+#include "config/node_config.hpp"
+#include "persistence/sql/soci_store.hpp"
+#include "persistence/store_actor.hpp"
+#include "transports/api/actor_bridge.hpp"
+#include "transports/api/rest_api.hpp"
+#include "transports/auth/token_service.hpp"
+#include "transports/http/router.hpp"
+#include "transports/http/server.hpp"
+#include "transports/http/static_files.hpp"
+#include "transports/signalr/signalr_endpoint.hpp"
+
+namespace {
+
+using namespace puzzle;
+
+constexpr int exit_bad_config = 2;
+constexpr int exit_failure = 1;
+
+std::string config_error_text(const caf::error& err) {
+  if (err.context().match_elements<std::string>())
+    return err.context().get_as<std::string>(0);
+  return caf::to_string(err);
+}
+
+/// Options for the directory and its sessions, from the settings.
+cluster::directory_options directory_options_of(const config::settings& s) {
+  cluster::directory_options out;
+  out.limits.min_pieces = s.limits.min_pieces;
+  out.limits.max_pieces = s.limits.max_pieces;
+  out.limits.max_side = s.limits.max_side;
+  out.limits.max_image_side = s.limits.max_image_side;
+  out.snap_ratio = s.session.snap_ratio;
+  out.table_factor = s.session.table_factor;
+  out.session.lock_lease = s.session.lock_lease;
+  out.session.cursor_interval = s.session.cursor_interval;
+  out.session.max_chat_code_points = s.limits.max_chat_code_points;
+  out.session.max_chat_bytes = s.limits.max_message_bytes;
+  out.session.chat_history = s.limits.chat_history;
+  return out;
+}
+
+int run(config::node_config& cfg, const sigset_t& stop_signals) {
+  auto& settings = cfg.values;
+  auto log = config::module_logger("puzzle.node");
+  caf::actor_system sys{cfg};
+
+  auto url = settings.effective_store_url();
+  auto db = persistence::soci_store::open(url);
+  if (!db) {
+    log->error("event=store_unavailable url={} error={}", url,
+               message_of(db.error()));
+    return exit_failure;
+  }
+  auto migrated = (*db)->migrate();
+  if (!migrated) {
+    log->error("event=migration_failed url={} error={}", url,
+               message_of(migrated.error()));
+    return exit_failure;
+  }
+  log->info("event=store_ready url={} migrations_applied={}", url, *migrated);
+  auto store = persistence::spawn_store(sys, std::move(*db), settings.store,
+                                        true, settings.limits.chat_history);
+  auto directory = sys.spawn(cluster::directory, store,
+                             directory_options_of(settings));
+
+  transports::auth::token_service tokens{settings.auth};
+  if (settings.auth.jwt_secret.empty())
+    log->warn("event=ephemeral_jwt_secret hint=\"set {} so tokens survive "
+              "a restart\"",
+              config::jwt_secret_env);
+
+  auto routes = std::make_shared<transports::http::router>();
+  auto hub = std::make_shared<transports::signalr::signalr_endpoint>(
+    sys, directory, tokens, settings, "/puzzlehub");
+  hub->register_routes(*routes);
+  transports::http::server server{settings.http, routes};
+
+  auto check_database = [&sys, store](transports::api::database_report done) {
+    auto started = std::chrono::steady_clock::now();
+    auto elapsed = [started] {
+      return std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - started);
+    };
+    transports::api::ask(
+      sys, store, std::chrono::seconds(5),
+      [done, elapsed](bool ok) {
+        done(ok, ok ? "the store answers" : "the store does not answer",
+             elapsed());
+      },
+      [done, elapsed](caf::error& err) {
+        done(false, message_of(err), elapsed());
+      },
+      ping_atom::value);
+  };
+  transports::api::rest_context rest{
+    sys, directory, tokens, settings, check_database,
+    std::chrono::system_clock::now(),
+    [&server] { return server.open_connections(); }};
+  transports::api::register_rest_api(*routes, rest);
+  auto files = std::make_shared<transports::http::static_files>(
+    settings.http.web_root);
+  routes->set_fallback(
+    [files](transports::http::request&& req, transports::http::route_match m,
+            transports::http::responder respond) {
+      (*files)(std::move(req), std::move(m), std::move(respond));
+    });
+
+  if (auto ec = server.start()) {
+    log->error("event=listen_failed bind={} port={} error={}",
+               settings.http.bind, settings.http.port, ec.message());
+    anon_send_exit(directory, caf::exit_reason::user_shutdown);
+    anon_send_exit(store, caf::exit_reason::user_shutdown);
+    return exit_failure;
+  }
+  server.run(settings.http.threads);
+  auto host = settings.http.bind == "0.0.0.0" ? std::string{"localhost"}
+                                              : settings.http.bind;
+  log->info("event=listening url=http://{}:{}/ store={}", host, server.port(),
+            url);
+
+  int signal = 0;
+  sigwait(&stop_signals, &signal);
+  log->info("event=stopping signal={}", signal);
+
+  hub->shutdown();
+  server.stop();
+  // A read flushes the store's pending writes (read-your-writes), so every
+  // acknowledged drop and chat line is on disk before the process ends.
+  {
+    caf::scoped_actor self{sys};
+    self->request(store, std::chrono::seconds(10), ping_atom::value)
+      .receive([](bool) {},
+               [&log](caf::error& err) {
+                 log->error("event=final_flush_failed error={}",
+                            message_of(err));
+               });
+  }
+  anon_send_exit(directory, caf::exit_reason::user_shutdown);
+  anon_send_exit(store, caf::exit_reason::user_shutdown);
+  log->info("event=stopped");
+  spdlog::default_logger()->flush();
+  return EXIT_SUCCESS;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  // Block the stop signals before any thread starts, so that every thread
+  // inherits the mask and only sigwait() in main sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  config::node_config cfg;
+  register_message_types(cfg);
+  cfg.load<caf::io::middleman>();
+  if (auto err = cfg.parse(argc, argv)) {
+    std::cerr << "puzzle-node: " << config_error_text(err) << '\n';
+    return exit_bad_config;
+  }
+  if (cfg.cli_helptext_printed)
+    return EXIT_SUCCESS;
+  if (auto err = cfg.finalize()) {
+    std::cerr << "puzzle-node: " << config_error_text(err) << '\n';
+    return exit_bad_config;
+  }
+  config::setup_logging(cfg.values.log.level);
+  return run(cfg, stop_signals);
+}
