@@ -32,6 +32,15 @@ struct puzzle_spec {
   double table_factor = 2.0;     ///< Table side = factor * image side.
 };
 
+/// Upper bound for `puzzle_spec::snap_ratio`: a tolerance above half a piece
+/// would let one drop match two spots.
+inline constexpr double max_snap_ratio = 0.5;
+
+/// Upper bound for `puzzle_spec::table_factor`; keeps every coordinate
+/// within a sane multiple of the image (the lower bound is 1: the solved
+/// image must fit on the table).
+inline constexpr double max_table_factor = 16.0;
+
 /// Checks a spec against the limits before anything is allocated.
 /// @returns `errc::none`, `errc::limit_exceeded` (piece count, rows/cols,
 ///          image side) or `errc::invalid_argument` (non-positive or
@@ -86,6 +95,23 @@ struct point {
   double y = 0;
 };
 point correct_position(const geometry& geo, int32_t id);
+
+/// Width and height of a piece's axis-aligned box on the table.
+struct extent {
+  double width = 0;
+  double height = 0;
+};
+
+/// The box of a piece at `rotation`: `piece_width x piece_height` at 0 and
+/// 180, swapped at 90 and 270. A rotated piece's `x, y` is the top-left
+/// corner of this box, which makes the position of one group member relative
+/// to another exactly their grid offset `(dcol * piece_width, drow *
+/// piece_height)` turned clockwise by the rotation in quarter turns.
+extent cell_extent(const geometry& geo, int32_t rotation) noexcept;
+
+/// Two pieces within this distance (per axis) of their relative grid offset
+/// count as exactly aligned: floating-point slack, far below any tolerance.
+inline constexpr double align_epsilon = 1e-6;
 
 /// A scattered start layout: every piece inside the table, as far as the
 /// table allows outside the board, each its own group, not placed; random
