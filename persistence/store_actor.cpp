@@ -1,1 +1,160 @@
-// Placeholder until this unit is written.
+#include "persistence/store_actor.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include <caf/actor_system.hpp>
+#include <caf/result.hpp>
+#include <caf/spawn_options.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/caf_errors.hpp"
+
+namespace puzzle::persistence {
+
+namespace {
+
+/// Applies one pending write to the open batch.
+struct apply_write {
+  soci_store& db;
+  uint32_t chat_history;
+
+  caf::error operator()(const session_state& state) const {
+    return db.put_session(state);
+  }
+
+  caf::error operator()(const drop_record& drop) const {
+    return db.save_drop(drop);
+  }
+
+  caf::error operator()(const pending_write::join& x) const {
+    return db.upsert_participant(x.session_id, x.who);
+  }
+
+  caf::error operator()(const pending_write::chat& x) const {
+    return db.append_chat(x.session_id, x.line, chat_history);
+  }
+};
+
+/// Queues a write; the batch is committed by the `flush_atom` the first
+/// write sends to self, or right away once it is full.
+template<class Op>
+caf::typed_response_promise<bool>
+enqueue(store_actor_impl::stateful_pointer<store_actor_state> self, Op op) {
+  auto& st = self->state;
+  auto promise = self->make_response_promise<bool>();
+  st.pending.push_back(pending_write{std::move(op), promise});
+  if (st.pending.size() >= st.group_commit_max) {
+    // The flush_atom already in the mailbox (if any) then commits the next
+    // batch, or finds nothing to do.
+    st.flush();
+  } else if (!st.flush_scheduled) {
+    st.flush_scheduled = true;
+    self->send(self, flush_atom_v);
+  }
+  return promise;
+}
+
+} // namespace
+
+store_actor_state::~store_actor_state() {
+  if (db) flush();
+}
+
+void store_actor_state::flush() {
+  if (pending.empty()) return;
+  auto batch = std::move(pending);
+  pending.clear();
+  auto fail_all = [&batch](const caf::error& err) {
+    for (auto& write : batch)
+      write.promise.deliver(err);
+  };
+  if (auto err = db->begin()) {
+    fail_all(err);
+    return;
+  }
+  std::vector<caf::error> results;
+  results.reserve(batch.size());
+  apply_write apply{*db, chat_history};
+  for (auto& write : batch)
+    results.push_back(std::visit(apply, write.op));
+  if (auto err = db->commit()) {
+    fail_all(err);
+    return;
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (results[i])
+      batch[i].promise.deliver(std::move(results[i]));
+    else
+      batch[i].promise.deliver(true);
+  }
+}
+
+store_actor_impl::behavior_type
+store_behavior(store_actor_impl::stateful_pointer<store_actor_state> self,
+               std::unique_ptr<soci_store> db, uint32_t group_commit_max,
+               uint32_t chat_history) {
+  auto& st = self->state;
+  st.db = std::move(db);
+  st.group_commit_max = std::max(group_commit_max, uint32_t{1});
+  st.chat_history = chat_history;
+  return {
+      [=](put_atom, session_state& state) {
+        return enqueue(self, std::move(state));
+      },
+      [=](save_atom, drop_record& drop) {
+        return enqueue(self, std::move(drop));
+      },
+      [=](join_atom, std::string& session_id, participant& who) {
+        return enqueue(
+            self, pending_write::join{std::move(session_id), std::move(who)});
+      },
+      [=](chat_atom, std::string& session_id, chat_entry& line) {
+        return enqueue(
+            self, pending_write::chat{std::move(session_id), std::move(line)});
+      },
+      [=](load_atom,
+          const std::string& session_id) -> caf::result<session_state> {
+        self->state.flush();
+        auto loaded = self->state.db->load(session_id);
+        if (!loaded) return std::move(loaded.error());
+        if (!*loaded)
+          return make_error(errc::session_not_found,
+                            "session " + session_id + " not found");
+        return std::move(**loaded);
+      },
+      [=](list_atom) -> caf::result<std::vector<session_summary>> {
+        self->state.flush();
+        auto summaries = self->state.db->list();
+        if (!summaries) return std::move(summaries.error());
+        return std::move(*summaries);
+      },
+      [=](delete_atom, const std::string& session_id) -> caf::result<bool> {
+        self->state.flush();
+        auto removed = self->state.db->remove(session_id);
+        if (!removed) return std::move(removed.error());
+        return *removed;
+      },
+      [=](ping_atom) -> caf::result<bool> {
+        self->state.flush();
+        return self->state.db->ping();
+      },
+      [=](flush_atom) {
+        self->state.flush_scheduled = false;
+        self->state.flush();
+      },
+  };
+}
+
+store_actor spawn_store(caf::actor_system& sys, std::unique_ptr<soci_store> db,
+                        const config::store_settings& settings, bool detached,
+                        uint32_t chat_history) {
+  if (detached)
+    return sys.spawn<caf::detached>(store_behavior, std::move(db),
+                                    settings.group_commit_max, chat_history);
+  return sys.spawn(store_behavior, std::move(db), settings.group_commit_max,
+                   chat_history);
+}
+
+} // namespace puzzle::persistence

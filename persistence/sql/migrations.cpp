@@ -1,1 +1,167 @@
-// Placeholder until this unit is written.
+#include "persistence/sql/migrations.hpp"
+
+#include <chrono>
+#include <exception>
+#include <set>
+
+#include <soci/soci.h>
+
+#include "actors/caf_errors.hpp"
+
+namespace puzzle::persistence {
+
+namespace {
+
+// Version 1: the session, its pieces, participants and chat. Child rows go
+// with their session (ON DELETE CASCADE; SQLite needs foreign_keys=ON).
+// Column names avoid words that are keywords in either dialect (`rows`,
+// `timestamp`): grid_rows, grid_cols, sent_at.
+constexpr const char* v1_sql = R"sql(
+CREATE TABLE sessions (
+  id TEXT NOT NULL PRIMARY KEY,
+  name TEXT NOT NULL,
+  owner_id TEXT NOT NULL,
+  is_public SMALLINT NOT NULL CHECK (is_public IN (0, 1)),
+  image_id TEXT NOT NULL,
+  image_url TEXT NOT NULL,
+  image_width INTEGER NOT NULL,
+  image_height INTEGER NOT NULL,
+  spec_image_width INTEGER NOT NULL,
+  spec_image_height INTEGER NOT NULL,
+  grid_rows INTEGER NOT NULL,
+  grid_cols INTEGER NOT NULL,
+  seed BIGINT NOT NULL,
+  rotation SMALLINT NOT NULL CHECK (rotation IN (0, 1)),
+  snap_ratio DOUBLE PRECISION NOT NULL,
+  table_factor DOUBLE PRECISION NOT NULL,
+  version BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  started_at BIGINT NOT NULL,
+  completed_at BIGINT NOT NULL,
+  schema_version INTEGER NOT NULL
+);
+CREATE INDEX sessions_created_at_idx ON sessions (created_at);
+CREATE TABLE pieces (
+  session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+  piece_id INTEGER NOT NULL,
+  x DOUBLE PRECISION NOT NULL,
+  y DOUBLE PRECISION NOT NULL,
+  rotation INTEGER NOT NULL,
+  placed SMALLINT NOT NULL CHECK (placed IN (0, 1)),
+  group_id INTEGER NOT NULL,
+  PRIMARY KEY (session_id, piece_id)
+);
+CREATE TABLE participants (
+  session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+  user_id TEXT NOT NULL,
+  username TEXT NOT NULL,
+  color TEXT NOT NULL,
+  joined_at BIGINT NOT NULL,
+  PRIMARY KEY (session_id, user_id)
+);
+CREATE INDEX participants_joined_at_idx ON participants (session_id, joined_at);
+CREATE TABLE chat (
+  session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+  seq BIGINT NOT NULL,
+  id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  username TEXT NOT NULL,
+  message TEXT NOT NULL,
+  sent_at BIGINT NOT NULL,
+  PRIMARY KEY (session_id, seq)
+)
+)sql";
+
+const char* const bootstrap_sql
+    = "CREATE TABLE IF NOT EXISTS schema_migrations ("
+      "version INTEGER NOT NULL PRIMARY KEY, "
+      "description TEXT NOT NULL, "
+      "applied_at BIGINT NOT NULL)";
+
+long long now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string trim(const std::string& text) {
+  const char* blanks = " \t\r\n";
+  auto first = text.find_first_not_of(blanks);
+  if (first == std::string::npos) return {};
+  auto last = text.find_last_not_of(blanks);
+  return text.substr(first, last - first + 1);
+}
+
+std::set<int> applied_versions(soci::session& sql) {
+  std::set<int> result;
+  soci::rowset<int> rows = sql.prepare << "SELECT version FROM "
+                                          "schema_migrations";
+  for (int version : rows)
+    result.insert(version);
+  return result;
+}
+
+} // namespace
+
+const std::vector<migration>& migrations() {
+  static const std::vector<migration> all{
+      {1, "sessions, pieces, participants and chat", v1_sql},
+  };
+  return all;
+}
+
+int32_t latest_schema_version() {
+  return migrations().empty() ? 0 : migrations().back().version;
+}
+
+std::vector<std::string> split_statements(const std::string& sql) {
+  std::vector<std::string> result;
+  size_t begin = 0;
+  while (begin <= sql.size()) {
+    auto end = sql.find(';', begin);
+    if (end == std::string::npos) end = sql.size();
+    auto statement = trim(sql.substr(begin, end - begin));
+    if (!statement.empty()) result.push_back(std::move(statement));
+    begin = end + 1;
+  }
+  return result;
+}
+
+caf::expected<size_t> apply_migrations(soci::session& sql) {
+  const migration* current = nullptr;
+  try {
+    sql << bootstrap_sql;
+    auto applied = applied_versions(sql);
+    if (!applied.empty() && *applied.rbegin() > latest_schema_version())
+      return make_error(errc::internal,
+                        "store: database schema version "
+                            + std::to_string(*applied.rbegin())
+                            + " is newer than this build ("
+                            + std::to_string(latest_schema_version()) + ")");
+    size_t count = 0;
+    for (const auto& step : migrations()) {
+      if (applied.count(step.version) != 0) continue;
+      current = &step;
+      soci::transaction tx{sql};
+      for (const auto& statement : split_statements(step.sql))
+        sql << statement;
+      int version = step.version;
+      std::string description = step.description;
+      long long applied_at = now_ms();
+      sql << "INSERT INTO schema_migrations (version, description, "
+             "applied_at) VALUES (:v, :d, :t)",
+          soci::use(version), soci::use(description), soci::use(applied_at);
+      tx.commit();
+      ++count;
+    }
+    return count;
+  } catch (const std::exception& ex) {
+    std::string what = "store: schema migration";
+    if (current != nullptr)
+      what += " " + std::to_string(current->version) + " ("
+          + current->description + ")";
+    return make_error(errc::internal, what + " failed: " + ex.what());
+  }
+}
+
+} // namespace puzzle::persistence

@@ -1,0 +1,704 @@
+#include "persistence/sql/soci_store.hpp"
+
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <soci/soci.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+
+#include "actors/caf_errors.hpp"
+#include "persistence/sql/migrations.hpp"
+
+namespace {
+
+using puzzle::chat_entry;
+using puzzle::drop_record;
+using puzzle::errc;
+using puzzle::participant;
+using puzzle::session_state;
+using puzzle::session_summary;
+using puzzle::model::piece_state;
+using puzzle::persistence::soci_store;
+
+/// A fresh directory under /tmp, removed with everything in it.
+class temp_dir {
+public:
+  temp_dir() {
+    char pattern[] = "/tmp/puzzle-store-XXXXXX";
+    if (::mkdtemp(pattern) == nullptr)
+      throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+
+  ~temp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+
+  const std::string& path() const {
+    return path_;
+  }
+
+private:
+  std::string path_;
+};
+
+bool same_bits(double x, double y) {
+  return std::memcmp(&x, &y, sizeof(double)) == 0;
+}
+
+void expect_same_pieces(const std::vector<piece_state>& actual,
+                        const std::vector<piece_state>& expected) {
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    SCOPED_TRACE("piece index " + std::to_string(i));
+    EXPECT_EQ(actual[i].id, expected[i].id);
+    EXPECT_TRUE(same_bits(actual[i].x, expected[i].x))
+        << actual[i].x << " != " << expected[i].x;
+    EXPECT_TRUE(same_bits(actual[i].y, expected[i].y))
+        << actual[i].y << " != " << expected[i].y;
+    EXPECT_EQ(actual[i].rotation, expected[i].rotation);
+    EXPECT_EQ(actual[i].placed, expected[i].placed);
+    EXPECT_EQ(actual[i].group_id, expected[i].group_id);
+  }
+}
+
+/// Field by field, doubles bit for bit.
+void expect_same(const session_state& actual, const session_state& expected) {
+  EXPECT_EQ(actual.schema_version, expected.schema_version);
+  EXPECT_EQ(actual.session_id, expected.session_id);
+  EXPECT_EQ(actual.name, expected.name);
+  EXPECT_EQ(actual.owner_id, expected.owner_id);
+  EXPECT_EQ(actual.is_public, expected.is_public);
+  EXPECT_EQ(actual.image.id, expected.image.id);
+  EXPECT_EQ(actual.image.url, expected.image.url);
+  EXPECT_EQ(actual.image.width, expected.image.width);
+  EXPECT_EQ(actual.image.height, expected.image.height);
+  EXPECT_EQ(actual.spec.image_width, expected.spec.image_width);
+  EXPECT_EQ(actual.spec.image_height, expected.spec.image_height);
+  EXPECT_EQ(actual.spec.rows, expected.spec.rows);
+  EXPECT_EQ(actual.spec.cols, expected.spec.cols);
+  EXPECT_EQ(actual.spec.seed, expected.spec.seed);
+  EXPECT_EQ(actual.spec.rotation, expected.spec.rotation);
+  EXPECT_TRUE(same_bits(actual.spec.snap_ratio, expected.spec.snap_ratio));
+  EXPECT_TRUE(same_bits(actual.spec.table_factor, expected.spec.table_factor));
+  EXPECT_EQ(actual.version, expected.version);
+  expect_same_pieces(actual.pieces, expected.pieces);
+  ASSERT_EQ(actual.participants.size(), expected.participants.size());
+  for (size_t i = 0; i < expected.participants.size(); ++i) {
+    SCOPED_TRACE("participant index " + std::to_string(i));
+    const auto& a = actual.participants[i];
+    const auto& e = expected.participants[i];
+    EXPECT_EQ(a.user_id, e.user_id);
+    EXPECT_EQ(a.username, e.username);
+    EXPECT_EQ(a.color, e.color);
+    EXPECT_EQ(a.joined_at, e.joined_at);
+    EXPECT_EQ(a.online, e.online);
+  }
+  ASSERT_EQ(actual.chat.size(), expected.chat.size());
+  for (size_t i = 0; i < expected.chat.size(); ++i) {
+    SCOPED_TRACE("chat index " + std::to_string(i));
+    const auto& a = actual.chat[i];
+    const auto& e = expected.chat[i];
+    EXPECT_EQ(a.id, e.id);
+    EXPECT_EQ(a.user_id, e.user_id);
+    EXPECT_EQ(a.username, e.username);
+    EXPECT_EQ(a.message, e.message);
+    EXPECT_EQ(a.timestamp, e.timestamp);
+  }
+  EXPECT_EQ(actual.created_at, expected.created_at);
+  EXPECT_EQ(actual.started_at, expected.started_at);
+  EXPECT_EQ(actual.completed_at, expected.completed_at);
+}
+
+piece_state piece(int32_t id, double x, double y, int32_t rotation = 0,
+                  bool placed = false, int32_t group_id = -1) {
+  return piece_state{id, x, y, rotation, placed, group_id < 0 ? id : group_id};
+}
+
+/// A session with every field set to something a lossy store would break.
+session_state sample_session(const std::string& id = "s-1") {
+  session_state s;
+  s.session_id = id;
+  s.name = "Bergsee \xC3\xA4\xC3\xB6\xC3\xBC 'quoted'; DROP TABLE x";
+  s.owner_id = "owner-42";
+  s.is_public = false;
+  s.image = {"img-7", "/images/berg see.jpg?x=1&y=2", 4032, 3024};
+  s.spec.image_width = 4031;
+  s.spec.image_height = 3023;
+  s.spec.rows = 2;
+  s.spec.cols = 3;
+  s.spec.seed = 0xF123456789ABCDEFULL; // above 2^63
+  s.spec.rotation = true;
+  s.spec.snap_ratio = 0.1 + 0.2; // 0.30000000000000004
+  s.spec.table_factor = 1.0 / 3.0;
+  s.version = (uint64_t{1} << 63) + 5;
+  s.pieces = {
+      piece(0, -12.375, 0.1, 90),
+      piece(1, 1.0 / 3.0, -2.0 / 3.0, 180, false, 0),
+      piece(2, std::numeric_limits<double>::denorm_min(), -1e-300, 270),
+      piece(3, 1.7976931348623157e308, -123456.789012345678, 0, true, 3),
+      piece(4, 0, std::nextafter(1.0, 2.0), 0, true, 3),
+      piece(5, -0.5, 1e-7, 0),
+  };
+  s.participants = {
+      {"u-1", "Ann", "#ff0000", 1'700'000'000'000, false},
+      {"u-2", "B\xC3\xB6rk \xF0\x9F\x8E\xB8", "hsl(120, 50%, 50%)",
+       1'700'000'000'500, false},
+  };
+  s.chat = {
+      {"c-1", "u-1", "Ann", "hello \xF0\x9F\x91\x8B \xE4\xBD\xA0\xE5\xA5\xBD",
+       1'700'000'000'100},
+      {"c-2", "u-2", "B\xC3\xB6rk \xF0\x9F\x8E\xB8",
+       "semi; colon 'quote' \"dq\" \\ back\nnew line", 1'700'000'000'200},
+      {"c-3", "u-1", "Ann", "", 1'700'000'000'300},
+  };
+  s.created_at = 1'699'999'999'999;
+  s.started_at = 1'700'000'000'050;
+  s.completed_at = 0;
+  return s;
+}
+
+std::unique_ptr<soci_store> open_store(const std::string& dir,
+                                       const std::string& file = "puzzle.db") {
+  auto store = soci_store::open("sqlite:" + dir + "/" + file);
+  if (!store) {
+    ADD_FAILURE() << puzzle::message_of(store.error());
+    return nullptr;
+  }
+  auto applied = (*store)->migrate();
+  if (!applied) {
+    ADD_FAILURE() << puzzle::message_of(applied.error());
+    return nullptr;
+  }
+  return std::move(*store);
+}
+
+session_state load_ok(soci_store& store, const std::string& id) {
+  auto loaded = store.load(id);
+  if (!loaded) {
+    ADD_FAILURE() << puzzle::message_of(loaded.error());
+    return {};
+  }
+  if (!*loaded) {
+    ADD_FAILURE() << "session " << id << " not stored";
+    return {};
+  }
+  return std::move(**loaded);
+}
+
+long long count_rows(const std::string& db_file, const std::string& table,
+                     const std::string& session_id) {
+  soci::session sql(soci::sqlite3, "db=\"" + db_file + "\"");
+  long long n = -1;
+  sql << "SELECT COUNT(*) FROM " + table + " WHERE session_id = :id",
+      soci::into(n), soci::use(session_id);
+  return n;
+}
+
+class SociStore : public ::testing::Test {
+protected:
+  void SetUp() override {
+    store = open_store(dir.path());
+    ASSERT_NE(store, nullptr);
+  }
+
+  std::string db_file() const {
+    return dir.path() + "/puzzle.db";
+  }
+
+  temp_dir dir;
+  std::unique_ptr<soci_store> store;
+};
+
+// -- migrations ---------------------------------------------------------------
+
+TEST(SociStoreMigrations, AreNumberedFromOneAndStrictlyIncreasing) {
+  const auto& all = puzzle::persistence::migrations();
+  ASSERT_EQ(all.size(), 1u);
+  for (size_t i = 0; i < all.size(); ++i)
+    EXPECT_EQ(all[i].version, static_cast<int32_t>(i) + 1);
+  EXPECT_EQ(puzzle::persistence::latest_schema_version(), 1);
+}
+
+TEST(SociStoreMigrations, SplitStatementsSplitsAtSemicolonsAndTrims) {
+  auto parts = puzzle::persistence::split_statements(
+      "\n CREATE TABLE a (x INT);\n\n  CREATE INDEX i ON a (x) ;  ;\n");
+  ASSERT_EQ(parts.size(), 2u);
+  EXPECT_EQ(parts[0], "CREATE TABLE a (x INT)");
+  EXPECT_EQ(parts[1], "CREATE INDEX i ON a (x)");
+  EXPECT_TRUE(puzzle::persistence::split_statements(" ; \n").empty());
+}
+
+TEST(SociStoreMigrations, ApplyOnceAndNotAgainOnReopen) {
+  temp_dir dir;
+  auto url = "sqlite:" + dir.path() + "/m.db";
+  {
+    auto store = soci_store::open(url);
+    ASSERT_TRUE(store) << puzzle::message_of(store.error());
+    auto first = (*store)->migrate();
+    ASSERT_TRUE(first) << puzzle::message_of(first.error());
+    EXPECT_EQ(*first, 1u);
+    auto second = (*store)->migrate();
+    ASSERT_TRUE(second) << puzzle::message_of(second.error());
+    EXPECT_EQ(*second, 0u);
+  }
+  auto reopened = soci_store::open(url);
+  ASSERT_TRUE(reopened) << puzzle::message_of(reopened.error());
+  auto again = (*reopened)->migrate();
+  ASSERT_TRUE(again) << puzzle::message_of(again.error());
+  EXPECT_EQ(*again, 0u);
+  soci::session sql(soci::sqlite3, "db=\"" + dir.path() + "/m.db\"");
+  int rows = 0;
+  int version = 0;
+  std::string description;
+  sql << "SELECT COUNT(*) FROM schema_migrations", soci::into(rows);
+  sql << "SELECT version, description FROM schema_migrations",
+      soci::into(version), soci::into(description);
+  EXPECT_EQ(rows, 1);
+  EXPECT_EQ(version, 1);
+  EXPECT_EQ(description, "sessions, pieces, participants and chat");
+  std::string mode;
+  sql << "PRAGMA journal_mode", soci::into(mode);
+  EXPECT_EQ(mode, "wal");
+}
+
+TEST(SociStoreMigrations, RefusesADatabaseFromANewerBuild) {
+  temp_dir dir;
+  auto url = "sqlite:" + dir.path() + "/m.db";
+  {
+    auto store = soci_store::open(url);
+    ASSERT_TRUE(store);
+    ASSERT_TRUE((*store)->migrate());
+  }
+  {
+    soci::session sql(soci::sqlite3, "db=\"" + dir.path() + "/m.db\"");
+    sql << "INSERT INTO schema_migrations (version, description, applied_at) "
+           "VALUES (99, 'future', 0)";
+  }
+  auto store = soci_store::open(url);
+  ASSERT_TRUE(store);
+  auto applied = (*store)->migrate();
+  ASSERT_FALSE(applied);
+  EXPECT_EQ(puzzle::code_of(applied.error()), errc::internal);
+  EXPECT_EQ(puzzle::message_of(applied.error()),
+            "store: database schema version 99 is newer than this build (1)");
+}
+
+// -- open ---------------------------------------------------------------------
+
+TEST(SociStoreOpen, RejectsPostgresqlForNow) {
+  auto store = soci_store::open("postgresql://puzzle@db:5432/puzzle");
+  ASSERT_FALSE(store);
+  EXPECT_EQ(puzzle::code_of(store.error()), errc::invalid_argument);
+  EXPECT_EQ(puzzle::message_of(store.error()),
+            "store.url: PostgreSQL is not supported yet");
+}
+
+TEST(SociStoreOpen, RejectsOtherUrlsNamingTheKey) {
+  for (std::string url : {"", "mysql://x/y", "/tmp/plain/path.db",
+                          "sqlite:", "sqlite://", "sqlite3:"}) {
+    SCOPED_TRACE("url '" + url + "'");
+    auto store = soci_store::open(url);
+    ASSERT_FALSE(store);
+    EXPECT_EQ(puzzle::code_of(store.error()), errc::invalid_argument);
+    EXPECT_EQ(puzzle::message_of(store.error()).rfind("store.url: ", 0), 0u)
+        << puzzle::message_of(store.error());
+  }
+  auto bad = soci_store::open("mysql://x/y");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(
+      puzzle::message_of(bad.error()),
+      "store.url: unsupported URL 'mysql://x/y' (expected sqlite:<path>)");
+}
+
+TEST(SociStoreOpen, AcceptsEverySqliteSpellingAndCreatesParentDirectories) {
+  temp_dir dir;
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"sqlite:" + dir.path() + "/a/b/one.db", dir.path() + "/a/b/one.db"},
+      {"sqlite://" + dir.path() + "/c/two.db", dir.path() + "/c/two.db"},
+      {"sqlite3:" + dir.path() + "/d e/three.db", dir.path() + "/d e/three.db"},
+  };
+  for (const auto& [url, file] : cases) {
+    SCOPED_TRACE(url);
+    auto store = soci_store::open(url);
+    ASSERT_TRUE(store) << puzzle::message_of(store.error());
+    EXPECT_EQ((*store)->path(), file);
+    EXPECT_TRUE((*store)->ping());
+    EXPECT_TRUE(std::filesystem::exists(file));
+  }
+}
+
+// -- put and load -------------------------------------------------------------
+
+TEST_F(SociStore, PutThenLoadRoundTripsEveryField) {
+  auto s = sample_session();
+  ASSERT_FALSE(store->put_session(s));
+  auto loaded = load_ok(*store, "s-1");
+  expect_same(loaded, s);
+}
+
+TEST_F(SociStore, LoadOrdersPiecesByIdParticipantsByJoinTimeAndMarksOffline) {
+  auto s = sample_session();
+  auto expected = s;
+  std::swap(s.pieces[0], s.pieces[5]);
+  std::swap(s.pieces[2], s.pieces[3]);
+  std::swap(s.participants[0], s.participants[1]);
+  for (auto& who : s.participants)
+    who.online = true;
+  ASSERT_FALSE(store->put_session(s));
+  expect_same(load_ok(*store, "s-1"), expected);
+}
+
+TEST_F(SociStore, NegativeZeroLoadsAsZeroOfEqualValue) {
+  // SQLite stores a REAL that is a whole number as an integer: -0.0 comes
+  // back as +0.0, which compares equal. Every other double is bit-exact.
+  auto s = sample_session();
+  s.pieces[0].x = -0.0;
+  ASSERT_FALSE(store->put_session(s));
+  auto loaded = load_ok(*store, "s-1");
+  ASSERT_EQ(loaded.pieces.size(), 6u);
+  EXPECT_EQ(loaded.pieces[0].x, 0.0);
+  EXPECT_FALSE(std::signbit(loaded.pieces[0].x));
+}
+
+TEST_F(SociStore, LoadOfUnknownSessionIsEmpty) {
+  auto loaded = store->load("nope");
+  ASSERT_TRUE(loaded) << puzzle::message_of(loaded.error());
+  EXPECT_FALSE(loaded->has_value());
+}
+
+TEST_F(SociStore, PutReplacesAllRowsOfThatSessionOnly) {
+  ASSERT_FALSE(store->put_session(sample_session("s-1")));
+  ASSERT_FALSE(store->put_session(sample_session("s-2")));
+  auto replacement = sample_session("s-1");
+  replacement.name = "second";
+  replacement.version = 3;
+  replacement.pieces = {piece(0, 1, 2), piece(1, 3, 4)};
+  replacement.participants.resize(1);
+  replacement.chat.clear();
+  ASSERT_FALSE(store->put_session(replacement));
+  expect_same(load_ok(*store, "s-1"), replacement);
+  expect_same(load_ok(*store, "s-2"), sample_session("s-2"));
+  EXPECT_EQ(count_rows(db_file(), "pieces", "s-1"), 2);
+  EXPECT_EQ(count_rows(db_file(), "participants", "s-1"), 1);
+  EXPECT_EQ(count_rows(db_file(), "chat", "s-1"), 0);
+}
+
+TEST_F(SociStore, PutOf5000PiecesRoundTrips) {
+  auto s = sample_session("big");
+  s.spec.rows = 50;
+  s.spec.cols = 100;
+  s.pieces.clear();
+  for (int32_t i = 0; i < 5000; ++i)
+    s.pieces.push_back(
+        piece(i, i * 0.1 - 250.0, -i / 7.0, (i % 4) * 90, i % 3 == 0, i / 2));
+  ASSERT_FALSE(store->put_session(s));
+  auto loaded = load_ok(*store, "big");
+  expect_same(loaded, s);
+  auto stats = store->stats();
+  EXPECT_EQ(stats.transactions, 1u);
+}
+
+// -- save_drop ----------------------------------------------------------------
+
+TEST_F(SociStore, SaveDropUpdatesOnlyTheGivenPiecesAndTheTimes) {
+  auto s = sample_session();
+  ASSERT_FALSE(store->put_session(s));
+  drop_record drop;
+  drop.session_id = "s-1";
+  drop.version = 77;
+  drop.started_at = 1'700'000'001'000;
+  drop.completed_at = 1'700'000'009'000;
+  drop.pieces = {piece(1, -0.125, 99.5, 0, true, 4),
+                 piece(4, 5e-324, -7.25, 90, false, 1)};
+  ASSERT_FALSE(store->save_drop(drop));
+  auto expected = s;
+  expected.version = 77;
+  expected.started_at = 1'700'000'001'000;
+  expected.completed_at = 1'700'000'009'000;
+  expected.pieces[1] = drop.pieces[0];
+  expected.pieces[4] = drop.pieces[1];
+  expect_same(load_ok(*store, "s-1"), expected);
+}
+
+TEST_F(SociStore, SaveDropOfUnknownSessionIsSessionNotFound) {
+  drop_record drop;
+  drop.session_id = "ghost";
+  drop.version = 1;
+  drop.pieces = {piece(0, 1, 1)};
+  auto err = store->save_drop(drop);
+  EXPECT_EQ(puzzle::code_of(err), errc::session_not_found);
+  EXPECT_EQ(puzzle::message_of(err), "session ghost not found");
+}
+
+TEST_F(SociStore, SaveDropWithUnknownPieceChangesNothing) {
+  auto s = sample_session();
+  ASSERT_FALSE(store->put_session(s));
+  drop_record drop;
+  drop.session_id = "s-1";
+  drop.version = 8;
+  drop.pieces = {piece(0, 1, 1), piece(42, 2, 2)};
+  auto err = store->save_drop(drop);
+  EXPECT_EQ(puzzle::code_of(err), errc::invalid_argument);
+  expect_same(load_ok(*store, "s-1"), s);
+  EXPECT_EQ(store->stats().transactions, 1u);
+  EXPECT_EQ(store->stats().rollbacks, 1u);
+}
+
+// -- chat and participants ----------------------------------------------------
+
+TEST_F(SociStore, AppendChatKeepsOnlyTheNewestLines) {
+  auto s = sample_session();
+  ASSERT_FALSE(store->put_session(s));
+  std::vector<chat_entry> lines;
+  for (int i = 0; i < 5; ++i)
+    lines.push_back({"n-" + std::to_string(i), "u-2", "B",
+                     "line " + std::to_string(i) + " \xF0\x9F\xA7\xA9",
+                     1'800'000'000'000 + i});
+  for (const auto& line : lines)
+    ASSERT_FALSE(store->append_chat("s-1", line, 4));
+  auto loaded = load_ok(*store, "s-1");
+  ASSERT_EQ(loaded.chat.size(), 4u);
+  EXPECT_EQ(loaded.chat[0].id, "n-1");
+  EXPECT_EQ(loaded.chat[1].id, "n-2");
+  EXPECT_EQ(loaded.chat[2].id, "n-3");
+  EXPECT_EQ(loaded.chat[3].id, "n-4");
+  EXPECT_EQ(loaded.chat[3].message, "line 4 \xF0\x9F\xA7\xA9");
+  EXPECT_EQ(loaded.chat[3].timestamp, 1'800'000'000'004);
+  EXPECT_EQ(loaded.chat[3].user_id, "u-2");
+  EXPECT_EQ(loaded.chat[3].username, "B");
+  EXPECT_EQ(count_rows(db_file(), "chat", "s-1"), 4);
+}
+
+TEST_F(SociStore, AppendChatContinuesAfterTheStoredLines) {
+  auto s = sample_session();
+  ASSERT_FALSE(store->put_session(s));
+  chat_entry line{"c-4", "u-1", "Ann", "after", 1'700'000'000'400};
+  ASSERT_FALSE(store->append_chat("s-1", line, 100));
+  auto expected = s;
+  expected.chat.push_back(line);
+  expect_same(load_ok(*store, "s-1"), expected);
+}
+
+TEST_F(SociStore, AppendChatToUnknownSessionIsSessionNotFound) {
+  auto err = store->append_chat("ghost", {"c", "u", "n", "m", 1}, 10);
+  EXPECT_EQ(puzzle::code_of(err), errc::session_not_found);
+  EXPECT_EQ(count_rows(db_file(), "chat", "ghost"), 0);
+}
+
+TEST_F(SociStore, UpsertParticipantInsertsThenUpdates) {
+  auto s = sample_session();
+  s.participants.clear();
+  ASSERT_FALSE(store->put_session(s));
+  participant ann{"u-1", "Ann", "#111111", 100, true};
+  participant bob{"u-2", "Bob", "#222222", 50, true};
+  ASSERT_FALSE(store->upsert_participant("s-1", ann));
+  ASSERT_FALSE(store->upsert_participant("s-1", bob));
+  participant ann2{"u-1", "Annie \xF0\x9F\x90\xB1", "#333333", 200, true};
+  ASSERT_FALSE(store->upsert_participant("s-1", ann2));
+  auto loaded = load_ok(*store, "s-1");
+  ASSERT_EQ(loaded.participants.size(), 2u);
+  EXPECT_EQ(loaded.participants[0].user_id, "u-2");
+  EXPECT_EQ(loaded.participants[0].username, "Bob");
+  EXPECT_EQ(loaded.participants[0].color, "#222222");
+  EXPECT_EQ(loaded.participants[0].joined_at, 50);
+  EXPECT_FALSE(loaded.participants[0].online);
+  EXPECT_EQ(loaded.participants[1].user_id, "u-1");
+  EXPECT_EQ(loaded.participants[1].username, "Annie \xF0\x9F\x90\xB1");
+  EXPECT_EQ(loaded.participants[1].color, "#333333");
+  EXPECT_EQ(loaded.participants[1].joined_at, 200);
+  EXPECT_FALSE(loaded.participants[1].online);
+  auto err = store->upsert_participant("ghost", ann);
+  EXPECT_EQ(puzzle::code_of(err), errc::session_not_found);
+}
+
+// -- list and remove ----------------------------------------------------------
+
+TEST_F(SociStore, ListSummarisesNewestFirstWithPlacedCounts) {
+  auto a = sample_session("a"); // pieces 3 and 4 placed
+  a.created_at = 100;
+  auto b = sample_session("b");
+  b.created_at = 300;
+  b.is_public = true;
+  b.completed_at = 999;
+  for (auto& p : b.pieces)
+    p.placed = true;
+  auto c = sample_session("c");
+  c.created_at = 200;
+  c.pieces.clear();
+  for (const auto& s : {a, b, c})
+    ASSERT_FALSE(store->put_session(s));
+  auto summaries = store->list();
+  ASSERT_TRUE(summaries) << puzzle::message_of(summaries.error());
+  ASSERT_EQ(summaries->size(), 3u);
+  const auto& first = (*summaries)[0];
+  EXPECT_EQ(first.session_id, "b");
+  EXPECT_EQ(first.name, b.name);
+  EXPECT_EQ(first.owner_id, "owner-42");
+  EXPECT_TRUE(first.is_public);
+  EXPECT_EQ(first.image.id, "img-7");
+  EXPECT_EQ(first.image.url, "/images/berg see.jpg?x=1&y=2");
+  EXPECT_EQ(first.image.width, 4032);
+  EXPECT_EQ(first.image.height, 3024);
+  EXPECT_EQ(first.rows, 2);
+  EXPECT_EQ(first.cols, 3);
+  EXPECT_EQ(first.piece_count, 6);
+  EXPECT_EQ(first.placed_count, 6);
+  EXPECT_EQ(first.participants_online, 0);
+  EXPECT_TRUE(first.is_completed);
+  EXPECT_EQ(first.created_at, 300);
+  const auto& second = (*summaries)[1];
+  EXPECT_EQ(second.session_id, "c");
+  EXPECT_FALSE(second.is_public);
+  EXPECT_EQ(second.piece_count, 0);
+  EXPECT_EQ(second.placed_count, 0);
+  EXPECT_FALSE(second.is_completed);
+  EXPECT_EQ(second.created_at, 200);
+  const auto& third = (*summaries)[2];
+  EXPECT_EQ(third.session_id, "a");
+  EXPECT_EQ(third.piece_count, 6);
+  EXPECT_EQ(third.placed_count, 2);
+  EXPECT_FALSE(third.is_completed);
+  EXPECT_EQ(third.created_at, 100);
+}
+
+TEST_F(SociStore, ListOfEmptyStoreIsEmpty) {
+  auto summaries = store->list();
+  ASSERT_TRUE(summaries);
+  EXPECT_TRUE(summaries->empty());
+}
+
+TEST_F(SociStore, RemoveDeletesTheSessionAndAllItsRows) {
+  ASSERT_FALSE(store->put_session(sample_session("s-1")));
+  ASSERT_FALSE(store->put_session(sample_session("s-2")));
+  auto removed = store->remove("s-1");
+  ASSERT_TRUE(removed);
+  EXPECT_TRUE(*removed);
+  auto loaded = store->load("s-1");
+  ASSERT_TRUE(loaded);
+  EXPECT_FALSE(loaded->has_value());
+  EXPECT_EQ(count_rows(db_file(), "pieces", "s-1"), 0);
+  EXPECT_EQ(count_rows(db_file(), "participants", "s-1"), 0);
+  EXPECT_EQ(count_rows(db_file(), "chat", "s-1"), 0);
+  EXPECT_EQ(count_rows(db_file(), "pieces", "s-2"), 6);
+  auto again = store->remove("s-1");
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(*again);
+  auto summaries = store->list();
+  ASSERT_TRUE(summaries);
+  ASSERT_EQ(summaries->size(), 1u);
+  EXPECT_EQ((*summaries)[0].session_id, "s-2");
+}
+
+// -- batches ------------------------------------------------------------------
+
+TEST_F(SociStore, BatchCommitsSeveralWritesInOneTransaction) {
+  ASSERT_FALSE(store->put_session(sample_session()));
+  auto before = store->stats();
+  ASSERT_FALSE(store->begin());
+  EXPECT_TRUE(store->in_batch());
+  for (int i = 0; i < 10; ++i)
+    ASSERT_FALSE(store->append_chat(
+        "s-1", {"b-" + std::to_string(i), "u-1", "Ann", "x", i}, 100));
+  drop_record drop{"s-1", 12, {piece(0, 9, 9)}, 5, 0};
+  ASSERT_FALSE(store->save_drop(drop));
+  ASSERT_FALSE(store->upsert_participant("s-1", {"u-9", "Z", "#999", 7, true}));
+  ASSERT_FALSE(store->commit());
+  EXPECT_FALSE(store->in_batch());
+  auto after = store->stats();
+  EXPECT_EQ(after.transactions, before.transactions + 1);
+  EXPECT_EQ(after.rollbacks, before.rollbacks);
+  auto loaded = load_ok(*store, "s-1");
+  EXPECT_EQ(loaded.chat.size(), 13u);
+  EXPECT_EQ(loaded.chat.back().id, "b-9");
+  EXPECT_EQ(loaded.version, 12u);
+  EXPECT_EQ(loaded.started_at, 5);
+  EXPECT_EQ(loaded.pieces[0].x, 9.0);
+  ASSERT_EQ(loaded.participants.size(), 3u);
+  EXPECT_EQ(loaded.participants[0].user_id, "u-9");
+}
+
+TEST_F(SociStore, BatchIsolatesAFailingWrite) {
+  ASSERT_FALSE(store->begin());
+  ASSERT_FALSE(store->put_session(sample_session("good")));
+  auto bad = sample_session("bad");
+  bad.pieces.push_back(bad.pieces.front()); // duplicate primary key
+  auto put_err = store->put_session(bad);
+  EXPECT_EQ(puzzle::code_of(put_err), errc::internal);
+  auto drop_err = store->save_drop({"ghost", 1, {}, 0, 0});
+  EXPECT_EQ(puzzle::code_of(drop_err), errc::session_not_found);
+  chat_entry line{"c-9", "u-1", "Ann", "still here", 42};
+  ASSERT_FALSE(store->append_chat("good", line, 100));
+  ASSERT_FALSE(store->commit());
+  EXPECT_EQ(store->stats().transactions, 1u);
+  auto expected = sample_session("good");
+  expected.chat.push_back(line);
+  expect_same(load_ok(*store, "good"), expected);
+  auto missing = store->load("bad");
+  ASSERT_TRUE(missing);
+  EXPECT_FALSE(missing->has_value());
+  EXPECT_EQ(count_rows(db_file(), "pieces", "bad"), 0);
+}
+
+TEST_F(SociStore, RollbackDiscardsTheWholeBatch) {
+  ASSERT_FALSE(store->begin());
+  ASSERT_FALSE(store->put_session(sample_session()));
+  store->rollback();
+  EXPECT_FALSE(store->in_batch());
+  auto loaded = store->load("s-1");
+  ASSERT_TRUE(loaded);
+  EXPECT_FALSE(loaded->has_value());
+  EXPECT_EQ(store->stats().transactions, 0u);
+  EXPECT_EQ(store->stats().rollbacks, 1u);
+}
+
+TEST_F(SociStore, BatchMisuseIsAnError) {
+  EXPECT_EQ(puzzle::code_of(store->commit()), errc::internal);
+  ASSERT_FALSE(store->begin());
+  EXPECT_EQ(puzzle::code_of(store->begin()), errc::internal);
+  auto migrated = store->migrate();
+  EXPECT_FALSE(migrated);
+  ASSERT_FALSE(store->commit());
+}
+
+// -- durability ---------------------------------------------------------------
+
+TEST_F(SociStore, ANewInstanceOnTheSameFileLoadsTheSameState) {
+  auto s = sample_session();
+  ASSERT_FALSE(store->put_session(s));
+  ASSERT_FALSE(store->begin());
+  drop_record drop{"s-1", 9, {piece(2, -3.5, 4.25, 180, false, 1)}, 11, 0};
+  ASSERT_FALSE(store->save_drop(drop));
+  participant cid{"u-3", "Cid", "#00ff00", 1'700'000'000'900, true};
+  ASSERT_FALSE(store->upsert_participant("s-1", cid));
+  chat_entry line{"c-4", "u-3", "Cid", "\xF0\x9F\x92\xBE saved", 77};
+  ASSERT_FALSE(store->append_chat("s-1", line, 100));
+  ASSERT_FALSE(store->commit());
+  store.reset();
+  auto reopened = open_store(dir.path());
+  ASSERT_NE(reopened, nullptr);
+  auto expected = s;
+  expected.version = 9;
+  expected.started_at = 11;
+  expected.completed_at = 0;
+  expected.pieces[2] = drop.pieces[0];
+  cid.online = false;
+  expected.participants.push_back(cid);
+  expected.chat.push_back(line);
+  expect_same(load_ok(*reopened, "s-1"), expected);
+  EXPECT_TRUE(reopened->ping());
+}
+
+} // namespace
