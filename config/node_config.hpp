@@ -1,6 +1,9 @@
 #pragma once
 
+#include <iosfwd>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <caf/actor_system_config.hpp>
 #include <caf/error.hpp>
@@ -13,9 +16,31 @@ namespace puzzle::config {
 /// config file (`--config-file=PATH`, CAF's INI format), overridden on the
 /// command line as `--section.key=value`, with secrets from the environment
 /// (`PUZZLE_JWT_SECRET`). `config/puzzle.conf.example` documents every key.
+///
+/// Errors (from `parse()` and `finalize()`) carry one string as context that
+/// starts with the key, e.g. `http.port: must be between 0 and 65535 (got
+/// 70000)`; `error_text()` returns it.
 class node_config : public caf::actor_system_config {
 public:
   node_config();
+
+  /// The overloads of `actor_system_config::parse`, made stricter where
+  /// CAF 0.17.6 is lenient:
+  /// - `--help` (`-h`, `-?`) lists every option; CAF's own `--help` lists
+  ///   only its global options (`--long-help` lists all).
+  /// - An unknown key, or a value of the wrong type, in the config file is
+  ///   an error naming the key; CAF keeps unknown keys and silently drops a
+  ///   mistyped value (`port = "80"`, `keep-alive = 15`), keeping the default.
+  /// - A syntax error in the config file names the file, line and column.
+  /// - A bad command-line option is an error naming the key; an argument that
+  ///   is not an option is an error (CAF passes it on in `remainder`).
+  /// - Flags accept `--key=true` and `--key=false` (CAF 0.17 only `--key`).
+  /// With an `istream`, CAF reads that stream and ignores `--config-file`.
+  /// They hide the base class's functions: call them on a `node_config`.
+  caf::error parse(string_list args, std::istream& ini);
+  caf::error parse(string_list args, const char* ini_file_cstr = nullptr);
+  caf::error parse(int argc, char** argv, std::istream& ini);
+  caf::error parse(int argc, char** argv, const char* ini_file_cstr = nullptr);
 
   /// Copies parsed values into `values`, applies the environment and checks
   /// every value. On failure the message names the key, e.g.
@@ -26,7 +51,22 @@ public:
   /// The typed settings, valid after `finalize()`.
   settings values;
 
+  /// The text of an error from `parse()` or `finalize()` (its string
+  /// context), or CAF's rendering of any other error.
+  static std::string error_text(const caf::error& err);
+
 private:
+  using flag_list = std::vector<std::pair<std::string, bool>>;
+
+  /// Checks the command line, maps `--help` to CAF's `--long-help` and takes
+  /// out `--flag=false` (CAF rejects it) to apply it after parsing.
+  caf::error prepare_args(string_list& args, flag_list& flags) const;
+
+  /// Turns CAF's parse errors into messages, applies `flags` and checks every
+  /// key and value of the config file `text` (if any) from `source`.
+  caf::error finish_parse(caf::error err, const flag_list& flags,
+                          const std::string* text, const std::string& source);
+
   // CAF 0.17 keeps integers as int64 and durations as timespans; these hold
   // the raw values until `finalize()` checks their ranges.
   int64_t http_port_ = 8080;

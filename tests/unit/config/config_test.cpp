@@ -1,0 +1,646 @@
+// Tests of config/: node_config (CAF options, config file, command line,
+// environment, validation), the example file and settings.
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <caf/actor_system_config.hpp>
+#include <caf/config_option.hpp>
+#include <caf/settings.hpp>
+
+#include "config/node_config.hpp"
+#include "config/settings.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using puzzle::config::jwt_secret_env;
+using puzzle::config::node_config;
+using puzzle::config::settings;
+
+constexpr const char* example_config = PUZZLE_EXAMPLE_CONFIG;
+
+/// The sections node_config adds; everything else belongs to CAF.
+const std::set<std::string> our_sections
+    = {"http", "store", "limits", "session", "signalr", "auth", "log"};
+
+/// Exposes the registered options, to compare them with the example file and
+/// the help text.
+struct probe_config : node_config {
+  using node_config::custom_options_;
+};
+
+std::string str(caf::string_view x) {
+  return std::string(x.begin(), x.end());
+}
+
+/// `section.key` of every option node_config registers (not CAF's).
+std::vector<std::string> our_keys() {
+  probe_config cfg;
+  std::vector<std::string> result;
+  for (auto& opt : cfg.custom_options_) {
+    auto category = str(opt.category());
+    if (our_sections.count(category) != 0)
+      result.push_back(category + "." + str(opt.long_name()));
+  }
+  return result;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in{path};
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+bool starts_with(const std::string& text, const std::string& prefix) {
+  return text.compare(0, prefix.size(), prefix) == 0;
+}
+
+/// Keys of the example file by section: `active` for `key = value` lines,
+/// `commented` for `; key = value` lines.
+struct example_keys {
+  std::map<std::string, std::string> active; // key -> value text
+  std::set<std::string> commented;
+};
+
+example_keys keys_of(const std::string& text) {
+  static const std::regex section{R"(^\[([a-z][a-z0-9-]*)\]\s*$)"};
+  static const std::regex active{R"(^([a-z][a-z0-9-]*)\s*=\s*(.*)$)"};
+  static const std::regex commented{R"(^;\s?([a-z][a-z0-9-]*) = .*$)"};
+  example_keys result;
+  std::istringstream in{text};
+  std::string line;
+  std::string current;
+  std::smatch m;
+  while (std::getline(in, line)) {
+    if (std::regex_match(line, m, section))
+      current = m[1];
+    else if (std::regex_match(line, m, active))
+      result.active.emplace(current + "." + m[1].str(), m[2]);
+    else if (!current.empty() && std::regex_match(line, m, commented))
+      result.commented.insert(current + "." + m[1].str());
+  }
+  return result;
+}
+
+/// Field by field, so that a failure names the field.
+void expect_same_settings(const settings& x, const settings& y) {
+  EXPECT_EQ(x.http.bind, y.http.bind);
+  EXPECT_EQ(x.http.port, y.http.port);
+  EXPECT_EQ(x.http.threads, y.http.threads);
+  EXPECT_EQ(x.http.body_limit, y.http.body_limit);
+  EXPECT_EQ(x.http.header_limit, y.http.header_limit);
+  EXPECT_EQ(x.http.idle_timeout, y.http.idle_timeout);
+  EXPECT_EQ(x.http.request_timeout, y.http.request_timeout);
+  EXPECT_EQ(x.http.max_connections, y.http.max_connections);
+  EXPECT_EQ(x.http.web_root, y.http.web_root);
+  EXPECT_EQ(x.http.cors_origins, y.http.cors_origins);
+  EXPECT_EQ(x.store.data_dir, y.store.data_dir);
+  EXPECT_EQ(x.store.url, y.store.url);
+  EXPECT_EQ(x.store.group_commit_max, y.store.group_commit_max);
+  EXPECT_EQ(x.limits.min_pieces, y.limits.min_pieces);
+  EXPECT_EQ(x.limits.max_pieces, y.limits.max_pieces);
+  EXPECT_EQ(x.limits.max_side, y.limits.max_side);
+  EXPECT_EQ(x.limits.max_image_side, y.limits.max_image_side);
+  EXPECT_EQ(x.limits.max_message_bytes, y.limits.max_message_bytes);
+  EXPECT_EQ(x.limits.max_chat_code_points, y.limits.max_chat_code_points);
+  EXPECT_EQ(x.limits.chat_history, y.limits.chat_history);
+  EXPECT_EQ(x.limits.outbound_queue_bytes, y.limits.outbound_queue_bytes);
+  EXPECT_EQ(x.limits.max_name_length, y.limits.max_name_length);
+  EXPECT_EQ(x.limits.max_sessions_per_connection,
+            y.limits.max_sessions_per_connection);
+  EXPECT_EQ(x.session.lock_lease, y.session.lock_lease);
+  EXPECT_DOUBLE_EQ(x.session.snap_ratio, y.session.snap_ratio);
+  EXPECT_DOUBLE_EQ(x.session.table_factor, y.session.table_factor);
+  EXPECT_EQ(x.session.cursor_interval, y.session.cursor_interval);
+  EXPECT_EQ(x.signalr.keep_alive, y.signalr.keep_alive);
+  EXPECT_EQ(x.signalr.client_timeout, y.signalr.client_timeout);
+  EXPECT_EQ(x.signalr.handshake_timeout, y.signalr.handshake_timeout);
+  EXPECT_EQ(x.signalr.negotiate_ttl, y.signalr.negotiate_ttl);
+  EXPECT_EQ(x.auth.jwt_secret, y.auth.jwt_secret);
+  EXPECT_EQ(x.auth.issuer, y.auth.issuer);
+  EXPECT_EQ(x.auth.audience, y.auth.audience);
+  EXPECT_EQ(x.auth.token_lifetime, y.auth.token_lifetime);
+  EXPECT_EQ(x.auth.allow_anonymous, y.auth.allow_anonymous);
+  EXPECT_EQ(x.log.level, y.log.level);
+}
+
+/// Runs every test without PUZZLE_JWT_SECRET (restored afterwards), since the
+/// environment of the test run may have it.
+class NodeConfig : public ::testing::Test {
+protected:
+  void SetUp() override {
+    if (auto old = std::getenv(jwt_secret_env)) saved_secret_ = old;
+    unsetenv(jwt_secret_env);
+  }
+
+  void TearDown() override {
+    if (saved_secret_)
+      setenv(jwt_secret_env, saved_secret_->c_str(), 1);
+    else
+      unsetenv(jwt_secret_env);
+  }
+
+  /// parse() with `args` and the config file text `ini`; the error text or
+  /// "" on success.
+  std::string parse(std::vector<std::string> args,
+                    const std::string& ini = "") {
+    std::istringstream in{ini};
+    return text_of(cfg.parse(std::move(args), in));
+  }
+
+  /// parse() and finalize(); the first error text or "" on success.
+  std::string load(std::vector<std::string> args, const std::string& ini = "") {
+    if (auto err = parse(std::move(args), ini); !err.empty()) return err;
+    return text_of(cfg.finalize());
+  }
+
+  /// parse() with a config file given by --config-file, like puzzle-node.
+  std::string load_file(std::vector<std::string> args) {
+    if (auto err = text_of(cfg.parse(std::move(args))); !err.empty())
+      return err;
+    return text_of(cfg.finalize());
+  }
+
+  static std::string text_of(const caf::error& err) {
+    if (!err) return "";
+    // Our errors carry exactly one string, which puzzle-node prints.
+    EXPECT_TRUE(err.context().match_elements<std::string>())
+        << caf::actor_system_config::render(err);
+    auto text = node_config::error_text(err);
+    return text.empty() ? "(empty error text)" : text;
+  }
+
+  node_config cfg;
+
+private:
+  std::optional<std::string> saved_secret_;
+};
+
+const std::string secret_a(40, 'a');
+const std::string secret_b(48, 'b');
+
+// -- defaults -----------------------------------------------------------------
+
+TEST_F(NodeConfig, DefaultsWithoutArgumentsEqualSettingsDefaults) {
+  ASSERT_EQ(load({}), "");
+  expect_same_settings(cfg.values, settings{});
+}
+
+TEST(Settings, DefaultStoreUrlIsSqliteFileInDataDir) {
+  settings s;
+  EXPECT_EQ(s.effective_store_url(), "sqlite:data/puzzle.db");
+  s.store.data_dir = "/var/lib/puzzle";
+  EXPECT_EQ(s.effective_store_url(), "sqlite:/var/lib/puzzle/puzzle.db");
+}
+
+TEST(Settings, StoreUrlWinsOverDataDir) {
+  settings s;
+  s.store.data_dir = "/var/lib/puzzle";
+  s.store.url = "sqlite:/tmp/other.db";
+  EXPECT_EQ(s.effective_store_url(), "sqlite:/tmp/other.db");
+}
+
+TEST(Settings, DefaultStoreUrlDropsTrailingAndDoubledSlashes) {
+  settings s;
+  s.store.data_dir = "data/";
+  EXPECT_EQ(s.effective_store_url(), "sqlite:data/puzzle.db");
+  // "sqlite:" + "//srv" would read as "sqlite://srv/...", a relative path.
+  s.store.data_dir = "//srv/puzzle//";
+  EXPECT_EQ(s.effective_store_url(), "sqlite:/srv/puzzle/puzzle.db");
+  s.store.data_dir = "/";
+  EXPECT_EQ(s.effective_store_url(), "sqlite:/puzzle.db");
+  s.store.data_dir = "";
+  EXPECT_EQ(s.effective_store_url(), "sqlite:./puzzle.db");
+}
+
+// -- the example file ---------------------------------------------------------
+
+TEST_F(NodeConfig, ExampleFileLoadsWithoutErrors) {
+  EXPECT_EQ(load_file({std::string{"--config-file="} + example_config}), "");
+}
+
+TEST_F(NodeConfig, ExampleFileValuesEqualDefaults) {
+  ASSERT_EQ(load_file({std::string{"--config-file="} + example_config}), "");
+  expect_same_settings(cfg.values, settings{});
+}
+
+TEST_F(NodeConfig, EveryKeyOfExampleFileIsParsed) {
+  auto keys = keys_of(read_file(example_config));
+  ASSERT_GT(keys.active.size(), 30u);
+  ASSERT_EQ(
+      text_of(cfg.parse({std::string{"--config-file="} + example_config})), "");
+  // CAF keeps a value only if it parsed and has the option's type.
+  for (auto& [key, value] : keys.active)
+    EXPECT_NE(caf::get_if(&cfg.content, key), nullptr)
+        << key << " = " << value << " was not stored";
+}
+
+TEST_F(NodeConfig, ExampleFileDocumentsEveryOption) {
+  auto keys = keys_of(read_file(example_config));
+  for (auto& key : our_keys())
+    EXPECT_TRUE(keys.active.count(key) != 0 || keys.commented.count(key) != 0)
+        << key << " is missing in " << example_config;
+  // Optional keys are shown commented out, so their default stays empty.
+  for (auto key : {"http.cors-origins", "store.url", "auth.jwt-secret"}) {
+    EXPECT_EQ(keys.commented.count(key), 1u) << key;
+    EXPECT_EQ(keys.active.count(key), 0u) << key;
+  }
+}
+
+TEST_F(NodeConfig, ExampleFileSetsSchedulerMaxThroughput) {
+  ASSERT_EQ(
+      text_of(cfg.parse({std::string{"--config-file="} + example_config})), "");
+  EXPECT_EQ(caf::get_or(cfg.content, "scheduler.max-throughput", size_t{0}),
+            100u);
+}
+
+TEST_F(NodeConfig, CommentedOutExampleLinesAreValidWhenUncommented) {
+  // Uncomment every `; key = value` line (scheduler.max-threads included).
+  static const std::regex commented{R"(^;\s?([a-z][a-z0-9-]*) = (.*)$)"};
+  std::istringstream in{read_file(example_config)};
+  std::string uncommented;
+  int changed = 0;
+  for (std::string line; std::getline(in, line);) {
+    std::smatch m;
+    if (std::regex_match(line, m, commented)) {
+      line = m[1].str() + " = " + m[2].str();
+      ++changed;
+    }
+    uncommented += line + '\n';
+  }
+  ASSERT_EQ(changed, 4);
+  ASSERT_EQ(load({}, uncommented), "");
+  EXPECT_EQ(cfg.values.http.cors_origins,
+            (std::vector<std::string>{"https://puzzle.example.com"}));
+  EXPECT_EQ(cfg.values.store.url, "sqlite:/var/lib/puzzle/puzzle.db");
+  EXPECT_GE(cfg.values.auth.jwt_secret.size(), 32u);
+}
+
+// -- config file and command line ---------------------------------------------
+
+TEST_F(NodeConfig, CommandLineOverridesDefaults) {
+  ASSERT_EQ(load({"--http.port=9090", "--signalr.keep-alive=5s",
+                  "--limits.max-pieces=100"}),
+            "");
+  EXPECT_EQ(cfg.values.http.port, 9090);
+  EXPECT_EQ(cfg.values.signalr.keep_alive, 5s);
+  EXPECT_EQ(cfg.values.limits.max_pieces, 100);
+  // Everything else keeps its default.
+  EXPECT_EQ(cfg.values.signalr.client_timeout, 30s);
+  EXPECT_EQ(cfg.values.limits.min_pieces, 2);
+}
+
+TEST_F(NodeConfig, ConfigFileOverridesDefaults) {
+  ASSERT_EQ(load({},
+                 "[http]\n"
+                 "port = 7070\n"
+                 "cors-origins = [\"https://a.example\", \"*\"]\n"
+                 "[session]\n"
+                 "table-factor = 3.5\n"
+                 "cursor-interval = 0ms ; every update\n"
+                 "[signalr]\n"
+                 "keep-alive = 10s\n"
+                 "[auth]\n"
+                 "token-lifetime = 90min\n"
+                 "allow-anonymous = false\n"
+                 "[store]\n"
+                 "url = \"sqlite::memory:\"\n"),
+            "");
+  EXPECT_EQ(cfg.values.http.port, 7070);
+  EXPECT_EQ(cfg.values.http.cors_origins,
+            (std::vector<std::string>{"https://a.example", "*"}));
+  EXPECT_DOUBLE_EQ(cfg.values.session.table_factor, 3.5);
+  EXPECT_EQ(cfg.values.session.cursor_interval, 0ms);
+  EXPECT_EQ(cfg.values.signalr.keep_alive, 10s);
+  EXPECT_EQ(cfg.values.auth.token_lifetime, 90min);
+  EXPECT_FALSE(cfg.values.auth.allow_anonymous);
+  EXPECT_EQ(cfg.values.effective_store_url(), "sqlite::memory:");
+}
+
+TEST_F(NodeConfig, CommandLineTakesListsAndDurationUnits) {
+  ASSERT_EQ(load({R"(--http.cors-origins=["https://a.example", "*"])",
+                  "--auth.token-lifetime=2h", "--session.lock-lease=1500ms",
+                  "--session.table-factor=3"}),
+            "");
+  EXPECT_EQ(cfg.values.http.cors_origins,
+            (std::vector<std::string>{"https://a.example", "*"}));
+  EXPECT_EQ(cfg.values.auth.token_lifetime, 2h);
+  EXPECT_EQ(cfg.values.session.lock_lease, 1500ms);
+  EXPECT_DOUBLE_EQ(cfg.values.session.table_factor, 3.0);
+}
+
+TEST_F(NodeConfig, CommandLineWinsOverConfigFile) {
+  ASSERT_EQ(load({"--http.port=9090", "--signalr.keep-alive=5s"},
+                 "[http]\nport = 7070\n[signalr]\nkeep-alive = 10s\n"),
+            "");
+  EXPECT_EQ(cfg.values.http.port, 9090);
+  EXPECT_EQ(cfg.values.signalr.keep_alive, 5s);
+}
+
+TEST_F(NodeConfig, FlagAcceptsTrueAndFalseOnCommandLine) {
+  ASSERT_EQ(load({"--auth.allow-anonymous=false"}), "");
+  EXPECT_FALSE(cfg.values.auth.allow_anonymous);
+  node_config other;
+  std::istringstream ini{"[auth]\nallow-anonymous = false\n"};
+  ASSERT_FALSE(other.parse({"--auth.allow-anonymous=true"}, ini));
+  ASSERT_FALSE(other.finalize());
+  EXPECT_TRUE(other.values.auth.allow_anonymous);
+}
+
+TEST_F(NodeConfig, CommandLineFalseWinsOverConfigFileTrue) {
+  ASSERT_EQ(load({"--auth.allow-anonymous=false"},
+                 "[auth]\nallow-anonymous = true\n"),
+            "");
+  EXPECT_FALSE(cfg.values.auth.allow_anonymous);
+}
+
+TEST_F(NodeConfig, MissingConfigFileIsAnErrorNamingIt) {
+  auto err = load_file({"--config-file=/nonexistent/puzzle.conf"});
+  EXPECT_TRUE(starts_with(err, "config-file: ")) << err;
+  EXPECT_NE(err.find("/nonexistent/puzzle.conf"), std::string::npos) << err;
+}
+
+// -- validation ---------------------------------------------------------------
+
+TEST_F(NodeConfig, RejectsPortAboveRangeNamingTheKey) {
+  auto err = load({"--http.port=70000"});
+  EXPECT_TRUE(starts_with(err, "http.port: ")) << err;
+  EXPECT_NE(err.find("70000"), std::string::npos) << err;
+}
+
+TEST_F(NodeConfig, RejectsPortAboveRangeFromConfigFile) {
+  auto err = load({}, "[http]\nport = 70000\n");
+  EXPECT_TRUE(starts_with(err, "http.port: ")) << err;
+}
+
+TEST_F(NodeConfig, RejectsMaxPiecesBelowMinPieces) {
+  auto err = load({"--limits.min-pieces=10", "--limits.max-pieces=5"});
+  EXPECT_TRUE(starts_with(err, "limits.max-pieces: ")) << err;
+  EXPECT_NE(err.find("limits.min-pieces"), std::string::npos) << err;
+}
+
+TEST_F(NodeConfig, AcceptsMaxPiecesEqualToMinPieces) {
+  ASSERT_EQ(load({"--limits.min-pieces=10", "--limits.max-pieces=10"}), "");
+  EXPECT_EQ(cfg.values.limits.max_pieces, 10);
+}
+
+TEST_F(NodeConfig, RejectsClientTimeoutNotLongerThanKeepAlive) {
+  auto err = load({"--signalr.keep-alive=30s"});
+  EXPECT_TRUE(starts_with(err, "signalr.client-timeout: ")) << err;
+  node_config other;
+  std::istringstream ini{""};
+  ASSERT_FALSE(other.parse(
+      {"--signalr.keep-alive=20s", "--signalr.client-timeout=10s"}, ini));
+  EXPECT_TRUE(starts_with(text_of(other.finalize()), "signalr.client-timeout"));
+}
+
+TEST_F(NodeConfig, RejectsUnknownLogLevel) {
+  auto err = load({"--log.level=verbose"});
+  EXPECT_TRUE(starts_with(err, "log.level: ")) << err;
+  EXPECT_NE(err.find("verbose"), std::string::npos) << err;
+}
+
+TEST_F(NodeConfig, AcceptsEveryDocumentedLogLevel) {
+  for (auto level : {"trace", "debug", "info", "warn", "error", "off"}) {
+    node_config other;
+    std::istringstream ini{""};
+    ASSERT_FALSE(other.parse({std::string{"--log.level="} + level}, ini));
+    EXPECT_FALSE(other.finalize()) << level;
+  }
+}
+
+TEST_F(NodeConfig, RejectsJwtSecretShorterThan32Bytes) {
+  auto err = load({"--auth.jwt-secret=" + std::string(31, 'x')});
+  EXPECT_TRUE(starts_with(err, "auth.jwt-secret: ")) << err;
+  EXPECT_NE(err.find("32 bytes"), std::string::npos) << err;
+}
+
+TEST_F(NodeConfig, AcceptsJwtSecretOf32Bytes) {
+  ASSERT_EQ(load({"--auth.jwt-secret=" + std::string(32, 'x')}), "");
+  EXPECT_EQ(cfg.values.auth.jwt_secret, std::string(32, 'x'));
+}
+
+TEST_F(NodeConfig, RejectsDurationBelowMinimum) {
+  auto err = load({"--session.lock-lease=50ms"});
+  EXPECT_TRUE(starts_with(err, "session.lock-lease: ")) << err;
+}
+
+TEST_F(NodeConfig, RejectsSnapRatioOutOfRange) {
+  auto err = load({}, "[session]\nsnap-ratio = 0.6\n");
+  EXPECT_TRUE(starts_with(err, "session.snap-ratio: ")) << err;
+}
+
+TEST_F(NodeConfig, RejectsStoreUrlWithUnknownScheme) {
+  auto err = load({"--store.url=sqllite:/tmp/x.db"});
+  EXPECT_TRUE(starts_with(err, "store.url: ")) << err;
+  EXPECT_EQ(load({"--store.url=sqlite:"}).rfind("store.url: ", 0), 0u);
+}
+
+TEST_F(NodeConfig, AcceptsKnownStoreUrlSchemes) {
+  for (auto url : {"sqlite:x.db", "sqlite:///tmp/x.db", "sqlite3:x.db",
+                   "postgresql://puzzle@db:5432/puzzle"}) {
+    node_config other;
+    std::istringstream ini{""};
+    ASSERT_FALSE(other.parse({std::string{"--store.url="} + url}, ini));
+    EXPECT_FALSE(other.finalize()) << url;
+  }
+}
+
+// -- the environment ----------------------------------------------------------
+
+TEST_F(NodeConfig, JwtSecretFromEnvironmentWinsWhenSet) {
+  setenv(jwt_secret_env, secret_a.c_str(), 1);
+  ASSERT_EQ(load({"--auth.jwt-secret=" + secret_b}), "");
+  EXPECT_EQ(cfg.values.auth.jwt_secret, secret_a);
+}
+
+TEST_F(NodeConfig, JwtSecretFromEnvironmentWinsOverConfigFile) {
+  setenv(jwt_secret_env, secret_a.c_str(), 1);
+  ASSERT_EQ(load({}, "[auth]\njwt-secret = \"" + secret_b + "\"\n"), "");
+  EXPECT_EQ(cfg.values.auth.jwt_secret, secret_a);
+}
+
+TEST_F(NodeConfig, ConfiguredJwtSecretIsUsedWithoutEnvironment) {
+  ASSERT_EQ(load({"--auth.jwt-secret=" + secret_b}), "");
+  EXPECT_EQ(cfg.values.auth.jwt_secret, secret_b);
+}
+
+TEST_F(NodeConfig, EmptyJwtSecretInEnvironmentIsIgnored) {
+  setenv(jwt_secret_env, "", 1);
+  ASSERT_EQ(load({"--auth.jwt-secret=" + secret_b}), "");
+  EXPECT_EQ(cfg.values.auth.jwt_secret, secret_b);
+}
+
+TEST_F(NodeConfig, JwtSecretDefaultsToEmptyWithoutEnvironment) {
+  ASSERT_EQ(load({}), "");
+  EXPECT_EQ(cfg.values.auth.jwt_secret, "");
+}
+
+TEST_F(NodeConfig, ShortJwtSecretFromEnvironmentIsRejectedNamingIt) {
+  setenv(jwt_secret_env, "short", 1);
+  auto err = load({});
+  EXPECT_TRUE(starts_with(err, "auth.jwt-secret: ")) << err;
+  EXPECT_NE(err.find(jwt_secret_env), std::string::npos) << err;
+}
+
+// -- mistakes in the config file ----------------------------------------------
+
+TEST(PlainCafConfig, KeepsUnknownKeysAndDropsMistypedValuesSilently) {
+  // What CAF 0.17.6 does on its own, and why node_config checks the file:
+  // no error for a typo or a wrong type, and the option keeps its default.
+  struct plain : caf::actor_system_config {
+    int64_t port = 8080;
+    plain() {
+      opt_group{custom_options_, "http"}.add(port, "port", "");
+    }
+  };
+  plain cfg;
+  std::istringstream ini{"[http]\nprot = 9090\n[htp]\nport = 1\n"};
+  EXPECT_FALSE(cfg.parse(std::vector<std::string>{}, ini));
+  EXPECT_NE(caf::get_if(&cfg.content, "http.prot"), nullptr);
+  plain mistyped;
+  std::istringstream ini2{"[http]\nport = \"9090\"\n"};
+  EXPECT_FALSE(mistyped.parse(std::vector<std::string>{}, ini2));
+  EXPECT_EQ(mistyped.port, 8080);
+}
+
+TEST_F(NodeConfig, ConfigFileWithUnknownKeyIsRejectedNamingIt) {
+  auto err = load({}, "[http]\nprot = 9090\n");
+  EXPECT_TRUE(starts_with(err, "http.prot: unknown key")) << err;
+}
+
+TEST_F(NodeConfig, ConfigFileWithUnknownSectionIsRejectedNamingIt) {
+  auto err = load({}, "[htp]\nport = 9090\n");
+  EXPECT_TRUE(starts_with(err, "htp.port: unknown key")) << err;
+}
+
+TEST_F(NodeConfig, ConfigFileWithUnknownTopLevelKeyIsRejected) {
+  auto err = load({}, "port = 9090\n");
+  EXPECT_TRUE(starts_with(err, "port: unknown key")) << err;
+}
+
+TEST_F(NodeConfig, ConfigFileWithMistypedValueIsRejectedNamingTheKey) {
+  auto err = load({}, "[http]\nport = \"9090\"\n");
+  EXPECT_TRUE(starts_with(err, "http.port: expected ")) << err;
+  node_config bare_number;
+  std::istringstream ini{"[signalr]\nkeep-alive = 15\n"};
+  err = text_of(bare_number.parse({}, ini));
+  EXPECT_TRUE(starts_with(err, "signalr.keep-alive: expected a duration"))
+      << err;
+  node_config integer_for_double;
+  std::istringstream ini2{"[session]\ntable-factor = 2\n"};
+  err = text_of(integer_for_double.parse({}, ini2));
+  EXPECT_TRUE(starts_with(err, "session.table-factor: expected ")) << err;
+}
+
+TEST_F(NodeConfig, ConfigFileMistypedCafKeyIsRejected) {
+  auto err = load({}, "[scheduler]\nmax-throughput = \"many\"\n");
+  EXPECT_TRUE(starts_with(err, "scheduler.max-throughput: expected ")) << err;
+}
+
+TEST_F(NodeConfig, ConfigFileSyntaxErrorNamesLineAndColumn) {
+  auto err = load({}, "[http]\nport = eighty\n");
+  EXPECT_TRUE(starts_with(err, "the config file: line 2, column ")) << err;
+  auto fractional = load({}, "[signalr]\nkeep-alive = 1.5s\n");
+  EXPECT_NE(fractional.find("line 2"), std::string::npos) << fractional;
+}
+
+TEST_F(NodeConfig, ConfigFileErrorNamesTheFile) {
+  auto path = ::testing::TempDir() + "config_test_bad.conf";
+  {
+    std::ofstream out{path};
+    out << "[http]\n# not a comment in CAF's format\n";
+  }
+  auto err = load_file({"--config-file=" + path});
+  EXPECT_TRUE(starts_with(err, "config file '" + path + "': line 2")) << err;
+  {
+    std::ofstream out{path};
+    out << "[http]\nprot = 1\n";
+  }
+  node_config other;
+  err = text_of(other.parse({"--config-file=" + path}));
+  EXPECT_TRUE(
+      starts_with(err, "http.prot: unknown key in config file '" + path + "'"))
+      << err;
+  std::remove(path.c_str());
+}
+
+// -- mistakes on the command line ---------------------------------------------
+
+TEST_F(NodeConfig, CommandLineUnknownOptionIsRejectedNamingIt) {
+  auto err = parse({"--http.prot=9090"});
+  EXPECT_TRUE(starts_with(err, "http.prot: unknown option")) << err;
+}
+
+TEST_F(NodeConfig, CommandLineBadValueNamesTheKey) {
+  auto err = parse({"--http.port=eighty"});
+  EXPECT_TRUE(starts_with(err, "http.port: invalid value 'eighty'")) << err;
+  node_config other;
+  std::istringstream ini{""};
+  err = text_of(other.parse({"--signalr.keep-alive=5"}, ini));
+  EXPECT_TRUE(starts_with(err, "signalr.keep-alive: invalid value '5'")) << err;
+}
+
+TEST_F(NodeConfig, CommandLineMissingValueIsRejected) {
+  auto err = parse({"--http.port"});
+  EXPECT_TRUE(starts_with(err, "http.port: missing value")) << err;
+  node_config other;
+  // CAF 0.17.6 reads freed memory on an empty --config-file=.
+  err = text_of(other.parse({"--config-file="}));
+  EXPECT_TRUE(starts_with(err, "config-file: missing value")) << err;
+}
+
+TEST_F(NodeConfig, CommandLineArgumentThatIsNoOptionIsRejected) {
+  auto err = parse({"--http.port=9090", "puzzle.conf"});
+  EXPECT_TRUE(starts_with(err, "'puzzle.conf': not an option")) << err;
+}
+
+// -- help ---------------------------------------------------------------------
+
+TEST_F(NodeConfig, HelpListsEveryOption) {
+  std::ostringstream out;
+  auto old = std::cout.rdbuf(out.rdbuf());
+  auto err = parse({"--help"});
+  std::cout.rdbuf(old);
+  ASSERT_EQ(err, "");
+  EXPECT_TRUE(cfg.cli_helptext_printed);
+  auto help = out.str();
+  // `--key=<type>`, or `--key ` for a flag.
+  for (auto& key : our_keys())
+    EXPECT_TRUE(help.find("--" + key + "=") != std::string::npos
+                || help.find("--" + key + " ") != std::string::npos)
+        << key << " missing in:\n"
+        << help;
+  EXPECT_NE(help.find("--scheduler.max-throughput="), std::string::npos);
+  EXPECT_NE(help.find("--config-file="), std::string::npos);
+}
+
+TEST_F(NodeConfig, ShortHelpOptionsListEveryOptionToo) {
+  for (auto flag : {"-h", "-?"}) {
+    node_config other;
+    std::istringstream ini{""};
+    std::ostringstream out;
+    auto old = std::cout.rdbuf(out.rdbuf());
+    auto err = other.parse({flag}, ini);
+    std::cout.rdbuf(old);
+    EXPECT_FALSE(err) << flag;
+    EXPECT_TRUE(other.cli_helptext_printed) << flag;
+    EXPECT_NE(out.str().find("--http.port="), std::string::npos) << flag;
+  }
+}
+
+} // namespace
