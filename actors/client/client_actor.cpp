@@ -118,7 +118,16 @@ void handle(self_ptr self, client_command& cmd) {
                 "join session " + cmd.session_id + " first");
   auto session = i->second;
   auto timeout = st.options.request_timeout;
-  auto on_error = [self, cmd](caf::error& err) { fail(self, cmd, err); };
+  auto on_error = [self, cmd](caf::error& err) {
+    // A session that is gone (deleted) is forgotten; the caller learns it
+    // with the contract's code rather than CAF's.
+    if (err == caf::sec::request_receiver_down) {
+      self->state.sessions.erase(cmd.session_id);
+      return fail(self, cmd, errc::session_not_found,
+                  "session " + cmd.session_id + " no longer exists");
+    }
+    fail(self, cmd, err);
+  };
   switch (cmd.kind) {
     case command_kind::leave:
       st.sessions.erase(i);
@@ -181,9 +190,13 @@ client_behavior(self_ptr self, client_port_ptr port, directory_actor directory,
     [self](client_command& cmd) { handle(self, cmd); },
     [self](close_atom) {
       // Leaving explicitly tells the others at once; the sessions' monitors
-      // would notice the exit too, this is just faster and ordered.
+      // would notice the exit too, this is just faster and ordered. The
+      // request carries this actor as sender, which is how sessions know
+      // who leaves; the answers are not awaited.
       for (auto& [id, session] : self->state.sessions)
-        caf::anon_send(session, leave_atom::value);
+        self->request(session, self->state.options.request_timeout,
+                      leave_atom::value)
+          .then([](bool) {}, [](caf::error&) {});
       self->state.sessions.clear();
       self->quit();
     },

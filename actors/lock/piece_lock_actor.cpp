@@ -23,8 +23,8 @@ void arm_timer(piece_lock_actor::stateful_pointer<piece_lock_state> self) {
 
 piece_lock_actor::behavior_type
 piece_lock(piece_lock_actor::stateful_pointer<piece_lock_state> self,
-           session_actor session, uint64_t lease_id, caf::actor_addr holder,
-           std::chrono::milliseconds lease) {
+           session_actor session, uint64_t lease_id,
+           client_events_actor holder, std::chrono::milliseconds lease) {
   self->state.session = std::move(session);
   self->state.lease_id = lease_id;
   self->state.lease = lease;

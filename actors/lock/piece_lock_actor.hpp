@@ -36,9 +36,11 @@ struct piece_lock_state {
 
 /// The behaviour; spawn it linked to the session:
 /// `self->spawn<caf::linked>(piece_lock, self, lease_id, holder, lease)`.
+/// The holder is a strong handle: monitoring through a weak address of an
+/// actor that is already gone is undefined in CAF 0.17.
 piece_lock_actor::behavior_type
 piece_lock(piece_lock_actor::stateful_pointer<piece_lock_state> self,
-           session_actor session, uint64_t lease_id, caf::actor_addr holder,
-           std::chrono::milliseconds lease);
+           session_actor session, uint64_t lease_id,
+           client_events_actor holder, std::chrono::milliseconds lease);
 
 } // namespace puzzle

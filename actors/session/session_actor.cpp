@@ -132,6 +132,21 @@ bool user_still_connected(self_ptr self, const std::string& user_id) {
   return false;
 }
 
+/// Forgets a lease without telling the clients (it is being replaced by a
+/// lease of the same holder on a superset of its pieces).
+void drop_lease_silently(self_ptr self, uint64_t lease_id) {
+  auto i = self->state.leases.find(lease_id);
+  if (i == self->state.leases.end())
+    return;
+  for (auto piece : i->second.pieces) {
+    auto j = self->state.piece_leases.find(piece);
+    if (j != self->state.piece_leases.end() && j->second == lease_id)
+      self->state.piece_leases.erase(j);
+  }
+  self->send(i->second.lock, unlock_atom::value);
+  self->state.leases.erase(i);
+}
+
 void release_lease(self_ptr self, uint64_t lease_id, bool tell_lock_actor) {
   auto i = self->state.leases.find(lease_id);
   if (i == self->state.leases.end())
@@ -247,7 +262,7 @@ session_behavior(self_ptr self, session_state initial, store_actor store,
       if (new_connection) {
         self->monitor(handle);
         st.members.emplace(addr, session_member{handle, who.user_id,
-                                                who.username, {}});
+                                                who.username, std::nullopt});
       }
       auto now = util::now_ms();
       auto p = find_participant(self, who.user_id);
@@ -317,18 +332,26 @@ session_behavior(self_ptr self, session_state initial, store_actor store,
       }
       auto group = model::group_of(st.data.pieces, piece_id);
       auto expires_at = util::now_ms() + st.options.lock_lease.count();
-      // Re-grabbing what one already holds renews that lease.
-      if (auto own = lease_of(self, piece_id)) {
-        auto id = st.piece_leases[piece_id];
-        auto& lease = st.leases[id];
+      // Re-grabbing what one already holds renews that lease, as long as it
+      // still covers the whole group; a group that grew since (a join) gets
+      // one fresh lease instead of several overlapping ones.
+      std::vector<uint64_t> own;
+      for (auto id : group)
+        if (auto i = st.piece_leases.find(id); i != st.piece_leases.end())
+          if (std::find(own.begin(), own.end(), i->second) == own.end())
+            own.push_back(i->second);
+      if (own.size() == 1 && st.leases[own.front()].pieces == group) {
+        auto& lease = st.leases[own.front()];
         lease.expires_at = expires_at;
-        self->send(own->lock, renew_atom::value);
+        self->send(lease.lock, renew_atom::value);
         result.granted = true;
         result.locked_by = member->user_id;
         result.expires_at = expires_at;
         result.piece_ids = lease.pieces;
         return result;
       }
+      for (auto id : own)
+        drop_lease_silently(self, id);
       auto lease_id = st.next_lease_id++;
       session_lease lease;
       lease.holder = addr;
@@ -339,7 +362,8 @@ session_behavior(self_ptr self, session_state initial, store_actor store,
       lease.expires_at = expires_at;
       lease.lock = self->spawn<caf::linked>(piece_lock,
                                             session_actor{self}, lease_id,
-                                            addr, st.options.lock_lease);
+                                            member->handle,
+                                            st.options.lock_lease);
       for (auto id : group)
         st.piece_leases[id] = lease_id;
       st.leases.emplace(lease_id, std::move(lease));
@@ -558,7 +582,8 @@ session_behavior(self_ptr self, session_state initial, store_actor store,
       // Throttle per connection: cursors are cosmetic, so extra updates are
       // dropped rather than queued.
       auto now = self->clock().now();
-      if (now - member->last_cursor < self->state.options.cursor_interval)
+      if (member->last_cursor
+          && now - *member->last_cursor < self->state.options.cursor_interval)
         return true;
       member->last_cursor = now;
       auto payload = sj::args("{\"userId\":" + sj::quote(member->user_id)
@@ -580,7 +605,8 @@ session_behavior(self_ptr self, session_state initial, store_actor store,
                               sj::quote(std::string{
                                 to_code(errc::session_not_found)}));
       broadcast(self, make_event(self, "Error", std::move(payload)));
-      self->quit();
+      // Not a normal exit: linked piece_lock actors end with the session.
+      self->quit(caf::exit_reason::user_shutdown);
     },
   };
 }

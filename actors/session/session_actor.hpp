@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -33,7 +34,8 @@ struct session_member {
   client_events_actor handle;
   std::string user_id;
   std::string username;
-  caf::actor_clock::time_point last_cursor;
+  /// When the last cursor update was shown; empty before the first.
+  std::optional<caf::actor_clock::time_point> last_cursor;
 };
 
 /// A granted lock on a group of pieces.

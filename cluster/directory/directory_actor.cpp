@@ -83,6 +83,13 @@ directory_actor::behavior_type
 directory(self_ptr self, store_actor store, directory_options options) {
   self->state.store = std::move(store);
   self->state.options = std::move(options);
+  // Sessions are not linked to the directory (one failing session must not
+  // take the others down), so they are stopped explicitly when it ends.
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    for (auto& [id, session] : self->state.live)
+      caf::anon_send_exit(session, caf::exit_reason::user_shutdown);
+    self->quit(msg.reason);
+  });
   self->set_down_handler([self](const caf::down_msg& msg) {
     auto& live = self->state.live;
     for (auto i = live.begin(); i != live.end(); ++i) {

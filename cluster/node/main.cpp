@@ -12,7 +12,6 @@
 #include <memory>
 
 #include <caf/all.hpp>
-#include <caf/io/all.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/caf_errors.hpp"
@@ -177,7 +176,6 @@ int main(int argc, char** argv) {
 
   config::node_config cfg;
   register_message_types(cfg);
-  cfg.load<caf::io::middleman>();
   if (auto err = cfg.parse(argc, argv)) {
     std::cerr << "puzzle-node: " << config_error_text(err) << '\n';
     return exit_bad_config;

@@ -295,7 +295,7 @@ TEST_F(ClientActor, LeaveCommandLeavesAndForgetsTheSession) {
 
 // -- known bugs: these tests fail until the actors are fixed -----------------
 
-// BUG: on close_atom the client actor tells its sessions `leave` with
+// Regression: on close_atom the client actor tells its sessions `leave` with
 // `caf::anon_send`, i.e. without a sender; a session identifies the caller
 // by the sender, so the explicit leave is refused (NOT_JOINED, to nobody) and
 // only the session's monitor cleans up. Here the session is a test double
@@ -346,7 +346,7 @@ TEST_F(ClientActor, CloseLeavesEachSessionAsItself) {
   EXPECT_EQ(leaving, client.address()) << "the leave came without a sender";
 }
 
-// BUG: after the session is deleted (members get Error SESSION_NOT_FOUND) the
+// Regression: after the session is deleted (members get Error SESSION_NOT_FOUND) the
 // client actor still maps the session id to the dead session actor, so every
 // later command fails with INTERNAL (request_receiver_down) instead of a
 // contract code.

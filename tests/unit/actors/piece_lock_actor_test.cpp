@@ -29,7 +29,8 @@ protected:
 
   void spawn_lock(std::chrono::milliseconds lease = 1'000ms) {
     lock = sys.spawn(piece_lock, caf::actor_cast<session_actor>(session),
-                     lease_id, (*holder)->address(), lease);
+                     lease_id, caf::actor_cast<client_events_actor>(*holder),
+                     lease);
     track(lock);
     session->monitor(lock);
     sched.run();
@@ -108,7 +109,7 @@ TEST_F(PieceLockActor, HolderGoingDownReportsAtOnceAndOnlyOnce) {
   EXPECT_TRUE(expiries().empty());
 }
 
-// BUG (crash): `piece_lock` monitors the holder through its weak
+// Regression (was a crash): `piece_lock` monitors the holder through its weak
 // `actor_addr`; CAF 0.17's `monitor(actor_addr)` does not upgrade it, so a
 // holder that is already destroyed when the lock actor starts makes it call
 // into a dead object ("pure virtual method called"). Run in a child process.
@@ -116,11 +117,11 @@ TEST_F(PieceLockActor, HolderAlreadyGoneAtGrabReportsAtOnce) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(
       {
-        auto addr = (*holder)->address();
+        auto gone = caf::actor_cast<client_events_actor>(*holder);
         holder.reset();
         sched.run();
         lock = sys.spawn(piece_lock, caf::actor_cast<session_actor>(session),
-                         lease_id, addr, std::chrono::milliseconds{1'000});
+                         lease_id, gone, std::chrono::milliseconds{1'000});
         track(lock);
         sched.run();
         std::exit(expiries() == std::vector<uint64_t>{lease_id} ? 0 : 1);

@@ -678,7 +678,7 @@ TEST_F(SessionActor, CloseSendsErrorToEveryMemberAndQuits) {
 
 // -- known bugs: these tests fail until the actors are fixed -----------------
 
-// BUG: session_member::last_cursor starts at the clock's epoch, so a
+// Regression: session_member::last_cursor starts at the clock's epoch, so a
 // connection's first cursor update within `cursor_interval` of the clock's
 // origin is dropped. CAF's test clock starts there (1 ns), so in a
 // deterministic test the first update of every connection is lost.
@@ -689,7 +689,7 @@ TEST_F(SessionActor, FirstCursorUpdateAtClockStartIsShown) {
             std::vector<std::string>{"CursorMoved"});
 }
 
-// BUG: the lock actors are linked to their session, but a session that quits
+// Regression: the lock actors are linked to their session, but a session that quits
 // normally (close_atom) sends a *normal* exit, which CAF's default exit
 // handler ignores: the lock actors live on until their lease runs out.
 TEST_F(SessionActor, LockActorsEndWithTheClosedSession) {
@@ -706,7 +706,7 @@ TEST_F(SessionActor, LockActorsEndWithTheClosedSession) {
   EXPECT_EQ(sys.registry().running(), running - 3);
 }
 
-// BUG: re-grabbing a group that grew (a loose piece was dropped onto it) while
+// Regression: re-grabbing a group that grew (a loose piece was dropped onto it) while
 // the caller already held a lease on part of it creates a second lease and
 // leaves the first one behind; when the first runs out it broadcasts
 // PieceUnlocked for pieces that are still locked by the second.
@@ -734,7 +734,7 @@ TEST_F(SessionActor, RegrabbingAGrownGroupLeavesNoStaleLease) {
   EXPECT_EQ(args_of(evs[0])[0]["pieceIds"], json::array({0, 1}));
 }
 
-// BUG (crash): a grab immediately followed by the connection going away.
+// Regression (was a crash): a grab immediately followed by the connection going away.
 // The session spawns the lock actor with the holder's weak `actor_addr`; if
 // the session handles the holder's down message (dropping the last strong
 // reference to it) before the lock actor starts, the lock actor's
