@@ -1,1 +1,489 @@
-// Placeholder until this unit is written.
+#include "transports/api/rest_api.hpp"
+
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/status.hpp>
+#include <boost/beast/http/verb.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/model/puzzle_model.hpp"
+#include "transports/api/actor_bridge.hpp"
+#include "transports/api/builtin_images.hpp"
+#include "transports/http/http_util.hpp"
+
+namespace puzzle::transports::api {
+
+namespace bhttp = boost::beast::http;
+// Ordered: fields appear as the contract lists them, as ASP.NET writes them.
+using json = nlohmann::ordered_json;
+using http::request;
+using http::responder;
+using http::response;
+using http::route_match;
+
+namespace {
+
+using context_ptr = std::shared_ptr<const rest_context>;
+
+// -- JSON helpers -------------------------------------------------------------
+
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+void send_json(responder& reply, bhttp::status status, const json& body) {
+  reply(http::make_json(status, dump(body)));
+}
+
+void send_error(responder& reply, bhttp::status status, std::string_view code,
+                std::string_view message) {
+  reply(http::make_error(status, code, message));
+}
+
+void send_invalid(responder& reply, std::string_view message) {
+  send_error(reply, bhttp::status::bad_request, to_code(errc::invalid_argument),
+             message);
+}
+
+void send_actor_error(responder& reply, const caf::error& err) {
+  auto e = to_http_error(err);
+  send_error(reply, static_cast<bhttp::status>(e.status), e.code, e.message);
+}
+
+std::string now_iso() {
+  return http::iso8601_utc(http::now_unix_ms());
+}
+
+/// The JSON object of a request body; answers 415/400 and returns nullopt
+/// when there is none.
+std::optional<json> parse_body(const request& req, responder& reply) {
+  if (!http::has_json_content_type(req)) {
+    send_error(reply, bhttp::status::unsupported_media_type,
+               "UNSUPPORTED_MEDIA_TYPE",
+               "Content-Type must be application/json");
+    return std::nullopt;
+  }
+  json body;
+  try {
+    body = json::parse(req.body());
+  } catch (const json::exception& e) {
+    send_invalid(reply, std::string{"invalid JSON: "} + e.what());
+    return std::nullopt;
+  }
+  if (!body.is_object()) {
+    send_invalid(reply, "the request body must be a JSON object");
+    return std::nullopt;
+  }
+  return body;
+}
+
+/// A trimmed name of 1..max code points from `body[field]`, or nullopt
+/// after answering 400.
+std::optional<std::string> name_field(const json& body, const char* field,
+                                      uint32_t max, responder& reply) {
+  auto fail = [&] {
+    send_invalid(reply,
+                 std::string{field} + " must be a string of 1 to "
+                     + std::to_string(max) + " characters");
+    return std::nullopt;
+  };
+  auto it = body.find(field);
+  if (it == body.end() || !it->is_string()) return fail();
+  auto name = model::trim_unicode(it->get<std::string>());
+  auto length = model::utf8_length(name);
+  if (length < 1 || length > static_cast<int64_t>(max)) return fail();
+  return name;
+}
+
+/// An int32 from `body[field]`, or nullopt after answering 400.
+std::optional<int32_t> int_field(const json& body, const char* field,
+                                 responder& reply) {
+  auto it = body.find(field);
+  if (it != body.end() && it->is_number_integer()) {
+    // is_number_integer covers signed and unsigned storage.
+    if (it->is_number_unsigned()) {
+      auto x = it->get<uint64_t>();
+      if (x <= static_cast<uint64_t>(std::numeric_limits<int32_t>::max()))
+        return static_cast<int32_t>(x);
+    } else {
+      auto x = it->get<int64_t>();
+      if (x >= std::numeric_limits<int32_t>::min()
+          && x <= std::numeric_limits<int32_t>::max())
+        return static_cast<int32_t>(x);
+    }
+  }
+  send_invalid(reply, std::string{field} + " must be a 32-bit integer");
+  return std::nullopt;
+}
+
+/// An optional boolean `body[field]` (`fallback` when absent or null).
+std::optional<bool> bool_field(const json& body, const char* field,
+                               bool fallback, responder& reply) {
+  auto it = body.find(field);
+  if (it == body.end() || it->is_null()) return fallback;
+  if (it->is_boolean()) return it->get<bool>();
+  send_invalid(reply, std::string{field} + " must be a boolean");
+  return std::nullopt;
+}
+
+/// Who the Bearer token speaks for, or nullopt after answering 401.
+std::optional<user_identity>
+authenticate(const rest_context& ctx, const request& req, responder& reply) {
+  auto fail = [&](const std::string& message) {
+    auto res = http::make_error(bhttp::status::unauthorized,
+                                to_code(errc::unauthorized), message);
+    res.set(bhttp::field::www_authenticate, "Bearer");
+    reply(std::move(res));
+    return std::nullopt;
+  };
+  auto token = http::bearer_token(req);
+  if (!token) return fail("a Bearer token is required");
+  auto user = ctx.tokens.verify(*token);
+  if (!user) return fail(message_of(user.error()));
+  return std::move(*user);
+}
+
+json image_json(const image_ref& x) {
+  return json{
+      {"id", x.id}, {"url", x.url}, {"width", x.width}, {"height", x.height}};
+}
+
+json builtin_image_json(const builtin_image& x) {
+  auto url = builtin_image_url(x.id);
+  return json{{"id", std::string{x.id}},
+              {"name", std::string{x.name}},
+              {"url", url},
+              {"width", x.width},
+              {"height", x.height},
+              {"thumbnailUrl", url}};
+}
+
+json summary_json(const session_summary& s) {
+  double percentage
+      = s.piece_count > 0 ? 100.0 * s.placed_count / s.piece_count : 0.0;
+  return json{{"id", s.session_id},
+              {"name", s.name},
+              {"image", image_json(s.image)},
+              {"rows", s.rows},
+              {"cols", s.cols},
+              {"pieceCount", s.piece_count},
+              {"completedPieces", s.placed_count},
+              {"participantsOnline", s.participants_online},
+              {"completionPercentage", percentage},
+              {"isCompleted", s.is_completed},
+              {"isPublic", s.is_public},
+              {"ownerId", s.owner_id},
+              {"createdAt", http::iso8601_utc(s.created_at)}};
+}
+
+void no_store(response& res) {
+  res.set(bhttp::field::cache_control, "no-store, no-cache");
+}
+
+// -- auth and images ----------------------------------------------------------
+
+void guest(const context_ptr& ctx, request&& req, route_match,
+           responder reply) {
+  auto body = parse_body(req, reply);
+  if (!body) return;
+  auto name = name_field(*body, "displayName",
+                         ctx->settings.limits.max_name_length, reply);
+  if (!name) return;
+  auto token = ctx->tokens.issue_guest(std::move(*name));
+  send_json(reply, bhttp::status::ok,
+            json{{"token", token.value},
+                 {"userId", token.user_id},
+                 {"displayName", token.display_name},
+                 {"expiresAt", http::iso8601_utc(token.expires_at_ms)}});
+}
+
+void list_images(request&&, route_match, responder reply) {
+  auto result = json::array();
+  for (auto& x : builtin_images)
+    result.push_back(builtin_image_json(x));
+  send_json(reply, bhttp::status::ok, result);
+}
+
+void get_image(request&&, route_match match, responder reply) {
+  auto image = find_builtin_image(match.params.at(0));
+  if (image == nullptr)
+    return send_error(reply, bhttp::status::not_found, "IMAGE_NOT_FOUND",
+                      "no image with this id");
+  send_json(reply, bhttp::status::ok, builtin_image_json(*image));
+}
+
+// -- sessions -----------------------------------------------------------------
+
+void create_session(const context_ptr& ctx, request&& req, route_match,
+                    responder reply) {
+  auto user = authenticate(*ctx, req, reply);
+  if (!user) return;
+  auto body = parse_body(req, reply);
+  if (!body) return;
+  auto name
+      = name_field(*body, "name", ctx->settings.limits.max_name_length, reply);
+  if (!name) return;
+  auto image_id = body->find("imageId");
+  if (image_id == body->end() || !image_id->is_string())
+    return send_invalid(reply, "imageId must be a string");
+  auto image = find_builtin_image(image_id->get<std::string>());
+  if (image == nullptr)
+    return send_invalid(reply, "imageId names no known image");
+  auto rows = int_field(*body, "rows", reply);
+  if (!rows) return;
+  auto cols = int_field(*body, "cols", reply);
+  if (!cols) return;
+  auto rotation = bool_field(*body, "rotation", false, reply);
+  if (!rotation) return;
+  auto is_public = bool_field(*body, "public", true, reply);
+  if (!is_public) return;
+  create_request cr;
+  cr.name = std::move(*name);
+  cr.image = to_image_ref(*image);
+  cr.rows = *rows;
+  cr.cols = *cols;
+  cr.rotation = *rotation;
+  cr.is_public = *is_public;
+  cr.owner = std::move(*user);
+  ask(
+      ctx->system, ctx->directory, ctx->ask_timeout,
+      [reply](const session_summary& s) mutable {
+        auto res
+            = http::make_json(bhttp::status::created, dump(summary_json(s)));
+        res.set(bhttp::field::location, "/api/sessions/" + s.session_id);
+        reply(std::move(res));
+      },
+      [reply](const caf::error& err) mutable {
+        send_actor_error(reply, err);
+      },
+      create_atom_v, std::move(cr));
+}
+
+void list_sessions(const context_ptr& ctx, request&&, route_match,
+                   responder reply) {
+  ask(
+      ctx->system, ctx->directory, ctx->ask_timeout,
+      [reply](const std::vector<session_summary>& xs) mutable {
+        auto result = json::array();
+        for (auto& x : xs)
+          if (x.is_public) result.push_back(summary_json(x));
+        send_json(reply, bhttp::status::ok, result);
+      },
+      [reply](const caf::error& err) mutable {
+        send_actor_error(reply, err);
+      },
+      list_atom_v);
+}
+
+void get_session(const context_ptr& ctx, request&&, route_match match,
+                 responder reply) {
+  ask(
+      ctx->system, ctx->directory, ctx->ask_timeout,
+      [reply](std::string& state) mutable {
+        reply(http::make_json(bhttp::status::ok, std::move(state)));
+      },
+      [reply](const caf::error& err) mutable {
+        send_actor_error(reply, err);
+      },
+      state_atom_v, std::move(match.params.at(0)));
+}
+
+void delete_session(const context_ptr& ctx, request&& req, route_match match,
+                    responder reply) {
+  auto user = authenticate(*ctx, req, reply);
+  if (!user) return;
+  ask(
+      ctx->system, ctx->directory, ctx->ask_timeout,
+      [reply](bool deleted) mutable {
+        if (!deleted)
+          return send_error(reply, bhttp::status::not_found,
+                            to_code(errc::session_not_found),
+                            "no session with this id");
+        reply(response{bhttp::status::no_content, 11});
+      },
+      [reply](const caf::error& err) mutable {
+        send_actor_error(reply, err);
+      },
+      delete_atom_v, std::move(match.params.at(0)), std::move(user->user_id),
+      false);
+}
+
+// -- health -------------------------------------------------------------------
+
+void health(std::string_view status, responder& reply) {
+  auto res = http::make_json(
+      bhttp::status::ok,
+      dump(json{{"status", std::string{status}}, {"timestamp", now_iso()}}));
+  no_store(res);
+  reply(std::move(res));
+}
+
+/// Runs the database check and calls `done(ok, description, duration,
+/// total)`; with no check configured the node is healthy.
+template<class F>
+void run_check(const rest_context& ctx, F done) {
+  auto start = std::chrono::steady_clock::now();
+  if (!ctx.check_database)
+    return done(true, std::string{"no database check configured"},
+                std::chrono::microseconds{0}, std::chrono::microseconds{0});
+  ctx.check_database([start, done](bool ok, std::string description,
+                                   std::chrono::microseconds duration) mutable {
+    auto total = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - start);
+    done(ok, std::move(description), duration, total);
+  });
+}
+
+void ready(const context_ptr& ctx, request&&, route_match, responder reply) {
+  run_check(*ctx,
+            [reply](bool ok, std::string, std::chrono::microseconds,
+                    std::chrono::microseconds total) mutable {
+              auto status
+                  = ok ? bhttp::status::ok : bhttp::status::service_unavailable;
+              auto res = http::make_json(
+                  status,
+                  dump(json{{"status", ok ? "Healthy" : "Unhealthy"},
+                            {"totalDuration", http::dotnet_timespan(total)},
+                            {"timestamp", now_iso()}}));
+              no_store(res);
+              reply(std::move(res));
+            });
+}
+
+void detailed(const context_ptr& ctx, request&&, route_match, responder reply) {
+  run_check(*ctx,
+            [reply](bool ok, std::string description,
+                    std::chrono::microseconds duration,
+                    std::chrono::microseconds total) mutable {
+              auto status_text = ok ? "Healthy" : "Unhealthy";
+              json database{{"status", status_text},
+                            {"description", std::move(description)},
+                            {"duration", http::dotnet_timespan(duration)},
+                            {"exception", nullptr},
+                            {"data", json::object()}};
+              json body{{"status", status_text},
+                        {"totalDuration", http::dotnet_timespan(total)},
+                        {"timestamp", now_iso()},
+                        {"results", json{{"database", std::move(database)}}}};
+              auto res = http::make_json(
+                  ok ? bhttp::status::ok : bhttp::status::service_unavailable,
+                  dump(body));
+              no_store(res);
+              reply(std::move(res));
+            });
+}
+
+// -- demo ---------------------------------------------------------------------
+
+struct realtime_endpoint {
+  std::string_view type;
+  std::string_view url;
+  std::string_view protocol;
+  std::string_view feature;
+};
+
+constexpr realtime_endpoint realtime_endpoints[] = {
+    {"SignalR", "/puzzlehub", "WebSocket", "SignalR Hub"},
+    {"WebRTC", "/webrtchub", "WebSocket", "WebRTC Signaling"},
+    {"Raw WebSocket", "/ws", "WebSocket", "WebSocket Raw"},
+    {"Socket.IO", "/socket.io", "WebSocket", "Socket.IO Compatibility"},
+};
+
+/// Whether the node serves an endpoint: its path or its SignalR-style
+/// negotiate path has a route or an upgrade handler.
+bool served(const http::router& routes, std::string_view url) {
+  std::string path{url};
+  return routes.serves(path) || routes.serves(path + "/negotiate");
+}
+
+void demo_status(const context_ptr& ctx, const http::router* routes, request&&,
+                 route_match, responder reply) {
+  auto features = json::array({"REST API", "Health Checks"});
+  for (auto& x : realtime_endpoints)
+    if (served(*routes, x.url)) features.push_back(std::string{x.feature});
+  auto uptime = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::system_clock::now() - ctx->started_at);
+  json body{
+      {"status", "running"},
+      {"version", ctx->version},
+      {"timestamp", now_iso()},
+      {"uptime", http::dotnet_timespan(uptime)},
+      {"openConnections", ctx->open_connections ? ctx->open_connections() : 0},
+      {"features", std::move(features)}};
+  send_json(reply, bhttp::status::ok, body);
+}
+
+void demo_connections(const http::router* routes, request&&, route_match,
+                      responder reply) {
+  auto endpoints = json::array();
+  for (auto& x : realtime_endpoints)
+    endpoints.push_back(json{{"type", std::string{x.type}},
+                             {"url", std::string{x.url}},
+                             {"protocol", std::string{x.protocol}},
+                             {"available", served(*routes, x.url)}});
+  // The node is an MQTT client of a broker (mqtt.uri), not a broker.
+  endpoints.push_back(json{{"type", "MQTT"},
+                           {"url", nullptr},
+                           {"protocol", "MQTT"},
+                           {"available", false}});
+  send_json(reply, bhttp::status::ok, json{{"endpoints", endpoints}});
+}
+
+void demo_echo(request&& req, route_match, responder reply) {
+  auto body = parse_body(req, reply);
+  if (!body) return;
+  auto it = body->find("message");
+  if (it == body->end() || !it->is_string())
+    return send_invalid(reply, "message must be a string");
+  auto now = now_iso();
+  send_json(reply, bhttp::status::ok,
+            json{{"message", *it}, {"timestamp", now}, {"echoedAt", now}});
+}
+
+} // namespace
+
+void register_rest_api(http::router& routes, rest_context ctx_value) {
+  using bhttp::verb;
+  auto ctx = std::make_shared<const rest_context>(std::move(ctx_value));
+  const http::router* self = &routes;
+  auto with_ctx = [ctx](auto fn) {
+    return [ctx, fn](request&& req, route_match m, responder reply) {
+      fn(ctx, std::move(req), std::move(m), std::move(reply));
+    };
+  };
+  routes.add(verb::post, "/api/auth/guest", with_ctx(guest));
+  routes.add(verb::get, "/api/images", list_images);
+  routes.add(verb::get, "/api/images/{id}", get_image);
+  routes.add(verb::post, "/api/sessions", with_ctx(create_session));
+  routes.add(verb::get, "/api/sessions", with_ctx(list_sessions));
+  routes.add(verb::get, "/api/sessions/{id}", with_ctx(get_session));
+  routes.add(verb::delete_, "/api/sessions/{id}", with_ctx(delete_session));
+  routes.add(verb::get, "/health", [](request&&, route_match, responder reply) {
+    health("Healthy", reply);
+  });
+  routes.add(verb::get, "/health/live",
+             [](request&&, route_match, responder reply) {
+               health("Alive", reply);
+             });
+  routes.add(verb::get, "/health/ready", with_ctx(ready));
+  routes.add(verb::get, "/health/detailed", with_ctx(detailed));
+  routes.add(verb::get, "/api/demo/status",
+             [ctx, self](request&& req, route_match m, responder reply) {
+               demo_status(ctx, self, std::move(req), std::move(m),
+                           std::move(reply));
+             });
+  routes.add(verb::get, "/api/demo/connections",
+             [self](request&& req, route_match m, responder reply) {
+               demo_connections(self, std::move(req), std::move(m),
+                                std::move(reply));
+             });
+  routes.add(verb::post, "/api/demo/echo", demo_echo);
+}
+
+} // namespace puzzle::transports::api

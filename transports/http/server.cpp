@@ -1,1 +1,653 @@
-// Placeholder until this unit is written.
+#include "transports/http/server.hpp"
+
+#include <atomic>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <spdlog/spdlog.h>
+
+#include "config/logging.hpp"
+
+namespace puzzle::transports::http {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using error_code = boost::system::error_code;
+
+namespace {
+
+/// Bytes asked for at once while waiting for the next request.
+constexpr std::size_t read_chunk = 4096;
+
+/// Pause after a failed accept (e.g. out of file descriptors) so the loop
+/// does not spin while the condition lasts.
+constexpr std::chrono::milliseconds accept_retry_delay{100};
+
+/// How long browsers may cache a preflight answer, in seconds.
+constexpr std::string_view preflight_max_age = "600";
+
+/// Request headers a browser may send cross-origin (SignalR's among them).
+constexpr std::string_view cors_allowed_headers
+    = "x-requested-with, x-signalr-user-agent, authorization, content-type";
+
+std::shared_ptr<spdlog::logger> make_logger() {
+  return config::module_logger("puzzle.transport.http");
+}
+
+/// Errors that end a connection in the normal course of things: the peer
+/// closed or reset it, a timeout fired, or we closed it ourselves (stop,
+/// shutdown). They are logged at debug level only.
+bool is_benign(const error_code& ec) {
+  return ec == net::error::operation_aborted || ec == net::error::eof
+      || ec == bhttp::error::end_of_stream || ec == beast::error::timeout
+      || ec == net::error::connection_reset || ec == net::error::broken_pipe
+      || ec == net::error::not_connected || ec == net::error::bad_descriptor;
+}
+
+const boost::system::error_category& http_category() {
+  return bhttp::make_error_code(bhttp::error::bad_target).category();
+}
+
+} // namespace
+
+namespace detail {
+
+class http_session;
+
+/// What every connection of one server shares. Connections hold it by
+/// `shared_ptr`, so the I/O context outlives every socket on it.
+struct server_core {
+  server_core(const config::http_settings& cfg, std::shared_ptr<router> r)
+      : settings(cfg), routes(std::move(r)), log(make_logger()) {
+    // nop
+  }
+
+  bool origin_allowed(std::string_view origin) const {
+    if (origin.empty()) return false;
+    for (auto& x : settings.cors_origins)
+      if (x == "*" || x == origin) return true;
+    return false;
+  }
+
+  std::size_t open_connections() const {
+    auto n = http_connections.load();
+    if (upgraded_count) n += upgraded_count();
+    return n;
+  }
+
+  uint64_t add(const std::shared_ptr<http_session>& s) {
+    std::lock_guard<std::mutex> guard{mtx};
+    auto id = next_id++;
+    sessions.emplace(id, s);
+    return id;
+  }
+
+  void remove(uint64_t id) {
+    std::lock_guard<std::mutex> guard{mtx};
+    sessions.erase(id);
+  }
+
+  config::http_settings settings;
+  std::shared_ptr<router> routes;
+  std::shared_ptr<spdlog::logger> log;
+  net::io_context ioc;
+  std::atomic<std::size_t> http_connections{0};
+  std::atomic<std::size_t> refusing{0};
+  std::atomic<bool> stopped{false};
+  std::function<std::size_t()> upgraded_count;
+  std::mutex mtx;
+  uint64_t next_id = 1;
+  std::unordered_map<uint64_t, std::weak_ptr<http_session>> sessions;
+};
+
+/// One HTTP connection: reads a request, lets a handler answer it, writes
+/// the answer, repeats while keep-alive holds.
+class http_session : public std::enable_shared_from_this<http_session> {
+public:
+  enum class mode { serve, refuse };
+
+  http_session(std::shared_ptr<server_core> core, tcp::socket&& socket, mode m)
+      : core_(std::move(core)), stream_(std::move(socket)), mode_(m) {
+    if (mode_ == mode::serve)
+      ++core_->http_connections;
+    else
+      ++core_->refusing;
+  }
+
+  ~http_session() {
+    release_slot();
+  }
+
+  void run() {
+    id_ = core_->add(shared_from_this());
+    // The first request must arrive whole within request_timeout.
+    net::dispatch(
+        stream_.get_executor(),
+        beast::bind_front_handler(&http_session::do_read, shared_from_this()));
+  }
+
+  /// Posts an answer to the strand; drops it once the server stopped.
+  void post_response(response&& res) {
+    if (core_->stopped) return;
+    net::post(stream_.get_executor(),
+              [self = shared_from_this(), r = std::move(res)]() mutable {
+                self->respond(std::move(r));
+              });
+  }
+
+  /// Posts a 500 for a handler that dropped its responder.
+  void post_internal_error(std::string_view message) {
+    post_response(make_error(bhttp::status::internal_server_error,
+                             to_code(errc::internal), message));
+  }
+
+  /// Closes the socket; only while no I/O thread runs (server::stop).
+  void close_socket() {
+    error_code ec;
+    stream_.socket().close(ec);
+  }
+
+private:
+  struct request_meta {
+    unsigned version = 11;
+    bool keep_alive = false;
+    bhttp::verb method = bhttp::verb::unknown;
+    std::string origin;
+  };
+
+  void release_slot() {
+    if (released_) return;
+    released_ = true;
+    if (mode_ == mode::serve)
+      --core_->http_connections;
+    else
+      --core_->refusing;
+    if (id_ != 0) core_->remove(id_);
+  }
+
+  void fail(const error_code& ec, const char* what) {
+    if (is_benign(ec))
+      core_->log->debug("event=http_close what={} reason={}", what,
+                        ec.message());
+    else
+      core_->log->info("event=http_error what={} reason={}", what,
+                       ec.message());
+    error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  }
+
+  // -- reading ---------------------------------------------------------------
+
+  /// Waits for the first bytes of the next request for at most idle_timeout.
+  void do_wait() {
+    stream_.expires_after(core_->settings.idle_timeout);
+    stream_.async_read_some(
+        buffer_.prepare(read_chunk),
+        beast::bind_front_handler(&http_session::on_wait, shared_from_this()));
+  }
+
+  void on_wait(error_code ec, std::size_t n) {
+    if (ec) return fail(ec, "wait");
+    buffer_.commit(n);
+    do_read();
+  }
+
+  void do_read() {
+    parser_.emplace();
+    parser_->header_limit(core_->settings.header_limit);
+    parser_->body_limit(core_->settings.body_limit);
+    stream_.expires_after(core_->settings.request_timeout);
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+  }
+
+  void on_read(error_code ec, std::size_t) {
+    if (ec == bhttp::error::header_limit) {
+      // Nothing of the request is usable: answer and close.
+      meta_ = request_meta{};
+      return respond_and_close(make_error(
+          bhttp::status::request_header_fields_too_large,
+          to_code(errc::limit_exceeded),
+          "request headers exceed http.header_limit ("
+              + std::to_string(core_->settings.header_limit) + " bytes)"));
+    }
+    if (ec == bhttp::error::body_limit) {
+      capture_meta(parser_->get());
+      return respond_and_close(make_error(
+          bhttp::status::payload_too_large, to_code(errc::limit_exceeded),
+          "request body exceeds http.body_limit ("
+              + std::to_string(core_->settings.body_limit) + " bytes)"));
+    }
+    if (ec && ec.category() == http_category()
+        && ec != bhttp::error::end_of_stream
+        && ec != bhttp::error::partial_message) {
+      meta_ = request_meta{};
+      return respond_and_close(make_error(
+          bhttp::status::bad_request, to_code(errc::invalid_argument),
+          "malformed HTTP request: " + ec.message()));
+    }
+    if (ec) return fail(ec, "read");
+    handle_request(parser_->release());
+  }
+
+  // -- dispatching -----------------------------------------------------------
+
+  void capture_meta(const request& req) {
+    meta_.version = req.version();
+    meta_.keep_alive = req.keep_alive();
+    meta_.method = req.method();
+    auto it = req.find(bhttp::field::origin);
+    meta_.origin = it == req.end() ? std::string{} : std::string{it->value()};
+  }
+
+  void handle_request(request&& req) {
+    capture_meta(req);
+    if (mode_ == mode::refuse)
+      return respond_and_close(make_error(
+          bhttp::status::service_unavailable, to_code(errc::limit_exceeded),
+          "too many connections (http.max_connections = "
+              + std::to_string(core_->settings.max_connections) + ")"));
+    auto target = std::string{req.target()};
+    auto path = path_of(target);
+    auto& routes = *core_->routes;
+    if (beast::websocket::is_upgrade(req)) {
+      if (auto h = routes.find_upgrade(path))
+        return hand_over(*h, std::move(req));
+      return respond(make_error(bhttp::status::not_found, "NOT_FOUND",
+                                "no WebSocket endpoint at this path"));
+    }
+    auto found = routes.find(req.method(), path);
+    if (req.method() == bhttp::verb::options
+        && found.result != router::outcome::found)
+      return preflight(path);
+    switch (found.result) {
+      case router::outcome::found:
+        return dispatch(*found.target, std::move(req), std::move(found.match));
+      case router::outcome::method_not_allowed: {
+        auto res = make_error(bhttp::status::method_not_allowed,
+                              "METHOD_NOT_ALLOWED",
+                              "method not allowed on this path");
+        res.set(bhttp::field::allow, found.allow);
+        return respond(std::move(res));
+      }
+      case router::outcome::not_found: break;
+    }
+    auto fallback = routes.fallback();
+    bool get
+        = req.method() == bhttp::verb::get || req.method() == bhttp::verb::head;
+    if (get && fallback != nullptr)
+      return dispatch(*fallback, std::move(req), route_match{});
+    respond(make_error(bhttp::status::not_found, "NOT_FOUND",
+                       "no resource at this path"));
+  }
+
+  /// Answers OPTIONS: the allowed methods, plus CORS grants for an allowed
+  /// origin (a preflight). Disallowed origins get no grant, so the browser
+  /// blocks the real request.
+  void preflight(std::string_view path) {
+    auto allow = core_->routes->allowed_methods(path);
+    if (allow.empty())
+      return respond(make_error(bhttp::status::not_found, "NOT_FOUND",
+                                "no resource at this path"));
+    response res{bhttp::status::no_content, meta_.version};
+    res.set(bhttp::field::allow, allow);
+    if (core_->origin_allowed(meta_.origin)) {
+      res.set(bhttp::field::access_control_allow_methods, allow);
+      res.set(bhttp::field::access_control_allow_headers,
+              to_beast(cors_allowed_headers));
+      res.set(bhttp::field::access_control_max_age,
+              to_beast(preflight_max_age));
+    }
+    respond(std::move(res));
+  }
+
+  /// Shared by all copies of one responder: answers at most once, and
+  /// answers 500 when the last copy dies unanswered.
+  struct reply_state {
+    explicit reply_state(std::shared_ptr<http_session> s)
+        : session(std::move(s)) {
+      // nop
+    }
+
+    ~reply_state() {
+      if (!done.exchange(true))
+        session->post_internal_error("the request was dropped unanswered");
+    }
+
+    void send(response&& res) {
+      if (!done.exchange(true)) session->post_response(std::move(res));
+    }
+
+    std::shared_ptr<http_session> session;
+    std::atomic<bool> done{false};
+  };
+
+  void dispatch(const handler& h, request&& req, route_match match) {
+    auto state = std::make_shared<reply_state>(shared_from_this());
+    responder reply = [state](response&& res) {
+      state->send(std::move(res));
+    };
+    try {
+      h(std::move(req), std::move(match), std::move(reply));
+    } catch (const std::exception& e) {
+      core_->log->error("event=handler_exception what=\"{}\"", e.what());
+      state->send(make_error(bhttp::status::internal_server_error,
+                             to_code(errc::internal), "internal error"));
+    } catch (...) {
+      core_->log->error("event=handler_exception what=unknown");
+      state->send(make_error(bhttp::status::internal_server_error,
+                             to_code(errc::internal), "internal error"));
+    }
+  }
+
+  /// Gives the socket to a WebSocket endpoint. A client waits for the 101
+  /// answer before it sends frames, so `buffer_` holds nothing of theirs.
+  void hand_over(const upgrade_handler& h, request&& req) {
+    stream_.expires_never();
+    release_slot();
+    try {
+      h(std::move(stream_), std::move(req));
+    } catch (const std::exception& e) {
+      core_->log->error("event=upgrade_exception what=\"{}\"", e.what());
+    } catch (...) {
+      core_->log->error("event=upgrade_exception what=unknown");
+    }
+  }
+
+  // -- writing ---------------------------------------------------------------
+
+  void decorate(response& res, bool close) {
+    bool keep = meta_.keep_alive && res.keep_alive() && !close;
+    res.version(meta_.version);
+    res.keep_alive(keep);
+    res.set("X-Content-Type-Options", "nosniff");
+    res.set("Referrer-Policy", "no-referrer");
+    res.set("X-Frame-Options", "DENY");
+    // With CORS configured, answers differ by Origin: caches must know.
+    if (!core_->settings.cors_origins.empty())
+      res.set(bhttp::field::vary, "Origin");
+    if (core_->origin_allowed(meta_.origin)) {
+      res.set(bhttp::field::access_control_allow_origin, meta_.origin);
+      res.set(bhttp::field::access_control_allow_credentials, "true");
+      res.set(bhttp::field::access_control_expose_headers, "Location");
+    }
+    auto code = res.result_int();
+    if (code < 200 || code == 204 || code == 304) {
+      // RFC 9110: no body and no Content-Length on these.
+      res.body().clear();
+      res.erase(bhttp::field::content_length);
+      res.erase(bhttp::field::transfer_encoding);
+    } else if (meta_.method == bhttp::verb::head) {
+      // HEAD: the GET answer's headers, its length, no body.
+      res.content_length(res.body().size());
+      res.body().clear();
+    } else {
+      res.prepare_payload();
+    }
+  }
+
+  void respond(response&& res) {
+    write(std::move(res), false);
+  }
+
+  void respond_and_close(response&& res) {
+    write(std::move(res), true);
+  }
+
+  void write(response&& res, bool close) {
+    res_ = std::move(res);
+    decorate(res_, close);
+    stream_.expires_after(core_->settings.request_timeout);
+    bhttp::async_write(stream_, res_,
+                       beast::bind_front_handler(&http_session::on_write,
+                                                 shared_from_this(), close,
+                                                 !res_.keep_alive()));
+  }
+
+  void on_write(bool linger, bool close, error_code ec, std::size_t) {
+    if (ec) return fail(ec, "write");
+    if (linger) return do_linger();
+    if (close) return do_close();
+    // Pipelined bytes already read go straight to the parser.
+    if (buffer_.size() > 0)
+      do_read();
+    else
+      do_wait();
+  }
+
+  /// Ends a connection after an answer with `Connection: close`.
+  void do_close() {
+    error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    // The socket closes when the last handler lets go of the session.
+  }
+
+  /// After an error answer the client may still be sending (a body over
+  /// the limit): closing now would reset the connection and could destroy
+  /// the answer in flight, so we read and discard until the client closes,
+  /// at most request_timeout and body_limit bytes.
+  void do_linger() {
+    error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    buffer_.clear();
+    stream_.expires_after(core_->settings.request_timeout);
+    stream_.async_read_some(buffer_.prepare(read_chunk),
+                            beast::bind_front_handler(&http_session::on_linger,
+                                                      shared_from_this()));
+  }
+
+  void on_linger(error_code ec, std::size_t n) {
+    if (ec) return fail(ec, "linger");
+    lingered_ += n;
+    if (lingered_ > core_->settings.body_limit)
+      return fail(beast::error::timeout, "linger");
+    buffer_.clear();
+    stream_.async_read_some(buffer_.prepare(read_chunk),
+                            beast::bind_front_handler(&http_session::on_linger,
+                                                      shared_from_this()));
+  }
+
+  std::shared_ptr<server_core> core_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  response res_;
+  request_meta meta_;
+  mode mode_;
+  bool released_ = false;
+  uint64_t id_ = 0;
+  uint64_t lingered_ = 0;
+};
+
+/// The accept loop.
+class listener : public std::enable_shared_from_this<listener> {
+public:
+  explicit listener(std::shared_ptr<server_core> core)
+      : core_(std::move(core)), acceptor_(core_->ioc), retry_(core_->ioc) {
+    // nop
+  }
+
+  error_code open(const tcp::endpoint& ep) {
+    error_code ec;
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    return ec;
+  }
+
+  uint16_t port() const {
+    error_code ec;
+    auto ep = acceptor_.local_endpoint(ec);
+    return ec ? 0 : ep.port();
+  }
+
+  void run() {
+    net::dispatch(
+        acceptor_.get_executor(),
+        beast::bind_front_handler(&listener::do_accept, shared_from_this()));
+  }
+
+  /// Only while no I/O thread runs (server::stop).
+  void close() {
+    error_code ec;
+    acceptor_.close(ec);
+    retry_.cancel();
+  }
+
+private:
+  void do_accept() {
+    acceptor_.async_accept(
+        net::make_strand(core_->ioc),
+        beast::bind_front_handler(&listener::on_accept, shared_from_this()));
+  }
+
+  void on_accept(error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+    if (ec) {
+      core_->log->warn("event=accept_failed reason=\"{}\"", ec.message());
+      retry_.expires_after(accept_retry_delay);
+      retry_.async_wait([self = shared_from_this()](error_code wait_ec) {
+        if (!wait_ec) self->do_accept();
+      });
+      return;
+    }
+    admit(std::move(socket));
+    do_accept();
+  }
+
+  void admit(tcp::socket&& socket) {
+    auto limit = core_->settings.max_connections;
+    auto mode = http_session::mode::serve;
+    if (core_->open_connections() >= limit) {
+      if (core_->refusing.load() >= limit) {
+        error_code ignored;
+        socket.close(ignored);
+        return;
+      }
+      mode = http_session::mode::refuse;
+    }
+    std::make_shared<http_session>(core_, std::move(socket), mode)->run();
+  }
+
+  std::shared_ptr<server_core> core_;
+  tcp::acceptor acceptor_;
+  net::steady_timer retry_;
+};
+
+} // namespace detail
+
+server::server(const config::http_settings& settings,
+               std::shared_ptr<router> routes)
+    : core_(
+        std::make_shared<detail::server_core>(settings, std::move(routes))) {
+  if (!core_->routes) core_->routes = std::make_shared<router>();
+}
+
+server::~server() {
+  stop();
+}
+
+std::error_code server::start() {
+  if (listener_ != nullptr || stopped_)
+    return std::make_error_code(std::errc::operation_not_permitted);
+  error_code ec;
+  auto address = net::ip::make_address(core_->settings.bind, ec);
+  tcp::endpoint ep;
+  if (ec) {
+    // Not a literal address: resolve the host name, take the first result.
+    tcp::resolver resolver{core_->ioc};
+    auto results = resolver.resolve(core_->settings.bind,
+                                    std::to_string(core_->settings.port), ec);
+    if (ec) return ec;
+    if (results.empty())
+      return std::make_error_code(std::errc::address_not_available);
+    ep = results.begin()->endpoint();
+  } else {
+    ep = tcp::endpoint{address, core_->settings.port};
+  }
+  auto l = std::make_shared<detail::listener>(core_);
+  if (ec = l->open(ep); ec) return ec;
+  listener_ = std::move(l);
+  port_ = listener_->port();
+  return {};
+}
+
+void server::run(uint32_t threads) {
+  if (listener_ == nullptr || !threads_.empty() || stopped_) return;
+  listener_->run();
+  auto n = threads == 0 ? 1u : threads;
+  threads_.reserve(n);
+  for (uint32_t i = 0; i < n; ++i)
+    threads_.emplace_back([core = core_] {
+      auto guard = net::make_work_guard(core->ioc);
+      // Our handlers catch everything; an endpoint's handler that throws
+      // must not take the whole node down, so the thread logs and goes on.
+      for (;;) {
+        try {
+          core->ioc.run();
+          return;
+        } catch (const std::exception& e) {
+          core->log->error("event=io_handler_exception what=\"{}\"", e.what());
+        } catch (...) {
+          core->log->error("event=io_handler_exception what=unknown");
+        }
+      }
+    });
+}
+
+void server::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  core_->stopped = true;
+  core_->ioc.stop();
+  for (auto& t : threads_)
+    t.join();
+  threads_.clear();
+  // No I/O thread runs now: close everything, then let the aborted
+  // operations complete so that every session lets go of its socket.
+  if (listener_) listener_->close();
+  std::vector<std::shared_ptr<detail::http_session>> open;
+  {
+    std::lock_guard<std::mutex> guard{core_->mtx};
+    for (auto& [id, weak] : core_->sessions)
+      if (auto s = weak.lock()) open.push_back(std::move(s));
+  }
+  for (auto& s : open)
+    s->close_socket();
+  open.clear();
+  core_->ioc.restart();
+  core_->ioc.poll();
+  listener_.reset();
+}
+
+boost::asio::io_context& server::context() {
+  return core_->ioc;
+}
+
+std::size_t server::open_connections() const {
+  return core_->open_connections();
+}
+
+void server::count_upgraded(std::function<std::size_t()> fn) {
+  core_->upgraded_count = std::move(fn);
+}
+
+} // namespace puzzle::transports::http

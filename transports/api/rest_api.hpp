@@ -1,0 +1,74 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <string>
+
+#include <caf/fwd.hpp>
+
+#include "actors/directory_interface.hpp"
+#include "config/settings.hpp"
+#include "transports/auth/token_service.hpp"
+#include "transports/http/router.hpp"
+
+/// The REST API of contract section 2 over the node's actors.
+namespace puzzle::transports::api {
+
+/// What the database check reports: healthy or not, a description and how
+/// long the check took.
+using database_report = std::function<void(bool ok, std::string description,
+                                           std::chrono::microseconds duration)>;
+
+/// Everything the REST handlers use. References must outlive the server.
+struct rest_context {
+  caf::actor_system& system;
+  directory_actor directory;
+  auth::token_service& tokens;
+  const config::settings& settings;
+  /// Runs the readiness check of the store and calls the report exactly
+  /// once, from any thread (empty: no check, always healthy).
+  std::function<void(database_report)> check_database;
+  /// When the node started (uptime in `/api/demo/status`).
+  std::chrono::system_clock::time_point started_at
+      = std::chrono::system_clock::now();
+  /// Open sockets of the node (`server::open_connections`).
+  std::function<std::size_t()> open_connections;
+  /// How long a handler waits for an actor before answering 503.
+  std::chrono::milliseconds ask_timeout{5'000};
+  /// Reported by `/api/demo/status`.
+  std::string version = "0.1.0";
+};
+
+/// Registers the endpoints below on `routes`. Errors use the contract's
+/// shape `{status, code, message}`; actor errors map through `http_status`,
+/// an actor that does not answer within `ask_timeout` gives 503 `INTERNAL`.
+///
+/// - `POST /api/auth/guest {displayName}` -> 200 `{token, userId,
+///   displayName, expiresAt}`; `displayName` is trimmed and must have
+///   1..`limits.max_name_length` code points (400 `INVALID_ARGUMENT`).
+/// - `GET /api/images`, `GET /api/images/{id}` -> the built-in images
+///   `{id, name, url, width, height, thumbnailUrl}`; unknown id: 404
+///   `IMAGE_NOT_FOUND`.
+/// - `POST /api/sessions {name, imageId, rows, cols, rotation?, public?}`
+///   (Bearer token) -> 201 summary + `Location: /api/sessions/{id}`.
+/// - `GET /api/sessions` -> summaries of public sessions, newest first:
+///   `{id, name, image: {id, url, width, height}, rows, cols, pieceCount,
+///   completedPieces, participantsOnline, completionPercentage,
+///   isCompleted, isPublic, ownerId, createdAt}`.
+/// - `GET /api/sessions/{id}` -> the SessionState JSON (404
+///   `SESSION_NOT_FOUND`).
+/// - `DELETE /api/sessions/{id}` (Bearer token, owner only) -> 204; 403
+///   `FORBIDDEN`; 404.
+/// - `GET /health`, `/health/live`, `/health/ready`, `/health/detailed`
+///   (503 when the database check fails).
+/// - `GET /api/demo/status`, `GET /api/demo/connections`, `POST
+///   /api/demo/echo {message}`.
+///
+/// JSON bodies need `Content-Type: application/json` (415
+/// `UNSUPPORTED_MEDIA_TYPE`); bad JSON is 400 `INVALID_ARGUMENT` with
+/// `invalid JSON: ...`; a missing or bad token is 401 `UNAUTHORIZED` with
+/// `WWW-Authenticate: Bearer`.
+void register_rest_api(http::router& routes, rest_context ctx);
+
+} // namespace puzzle::transports::api

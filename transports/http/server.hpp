@@ -1,0 +1,92 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+#include "config/settings.hpp"
+#include "transports/http/router.hpp"
+
+namespace puzzle::transports::http {
+
+namespace detail {
+struct server_core;
+class listener;
+} // namespace detail
+
+/// The node's HTTP/1.1 server: one listening socket for REST, static files
+/// and every WebSocket endpoint (handed over through `router::add_upgrade`).
+///
+/// Each connection is served on its own strand: requests are read one at a
+/// time (pipelined requests are answered in order), handlers are called on
+/// the strand and answer through a `responder` from any thread. Limits come
+/// from `http_settings`:
+/// - `header_limit` / `body_limit`: 431 / 413 `LIMIT_EXCEEDED`, then close;
+/// - `request_timeout`: reading one request (and writing its answer);
+/// - `idle_timeout`: waiting for the next request on a kept-alive socket;
+/// - `max_connections`: beyond it a connection gets 503 `LIMIT_EXCEEDED`
+///   and is closed (at most as many refusals are in flight at once; beyond
+///   that sockets are closed unanswered).
+/// Every response carries `X-Content-Type-Options: nosniff`,
+/// `Referrer-Policy: no-referrer` and `X-Frame-Options: DENY`; requests from
+/// an origin in `cors_origins` (or any origin when it lists `*`) get CORS
+/// headers naming that origin, with credentials (and, whenever
+/// `cors_origins` is not empty, every answer carries `Vary: Origin`). Unknown
+/// paths answer 404 `NOT_FOUND`, a known path with another method 405
+/// `METHOD_NOT_ALLOWED` with `Allow`, malformed requests 400
+/// `INVALID_ARGUMENT`.
+class server {
+public:
+  server(const config::http_settings& settings, std::shared_ptr<router> routes);
+
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  /// Stops (see `stop`).
+  ~server();
+
+  /// Binds and listens on `settings.bind:settings.port` (port 0: an
+  /// ephemeral port, see `port()`). Logs nothing itself. Call once.
+  std::error_code start();
+
+  /// The bound port (0 before a successful `start`).
+  uint16_t port() const noexcept {
+    return port_;
+  }
+
+  /// Starts accepting and `threads` I/O threads (at least one); returns
+  /// immediately.
+  void run(uint32_t threads);
+
+  /// Stops accepting, closes every HTTP socket, joins the threads and runs
+  /// the handlers that the closing completed. Idempotent. Sockets already
+  /// handed to an upgrade handler belong to it and are not closed here.
+  /// @pre Not called from an I/O thread (it joins them).
+  void stop();
+
+  /// The I/O context of every socket, for endpoints that need timers.
+  boost::asio::io_context& context();
+
+  /// Open sockets: HTTP connections plus what `count_upgraded` reports.
+  std::size_t open_connections() const;
+
+  /// Lets `open_connections` (and so `max_connections`) include sockets
+  /// that upgrade handlers own, e.g. WebSocket sessions.
+  /// @pre Called before `run`.
+  void count_upgraded(std::function<std::size_t()> fn);
+
+private:
+  std::shared_ptr<detail::server_core> core_;
+  std::shared_ptr<detail::listener> listener_;
+  std::vector<std::thread> threads_;
+  uint16_t port_ = 0;
+  bool stopped_ = false;
+};
+
+} // namespace puzzle::transports::http
