@@ -29,11 +29,11 @@ namespace puzzle {
 ///   connected clients get `Error` and lose the session.
 /// - `(stats_atom)` -> number of sessions in memory.
 using directory_actor = caf::typed_actor<
-  caf::replies_to<lookup_atom, std::string>::with<session_actor>,
-  caf::replies_to<create_atom, create_request>::with<session_summary>,
-  caf::replies_to<list_atom>::with<std::vector<session_summary>>,
-  caf::replies_to<state_atom, std::string>::with<std::string>,
-  caf::replies_to<delete_atom, std::string, std::string, bool>::with<bool>,
-  caf::replies_to<stats_atom>::with<int32_t>>;
+    caf::replies_to<lookup_atom, std::string>::with<session_actor>,
+    caf::replies_to<create_atom, create_request>::with<session_summary>,
+    caf::replies_to<list_atom>::with<std::vector<session_summary>>,
+    caf::replies_to<state_atom, std::string>::with<std::string>,
+    caf::replies_to<delete_atom, std::string, std::string, bool>::with<bool>,
+    caf::replies_to<stats_atom>::with<int32_t>>;
 
 } // namespace puzzle

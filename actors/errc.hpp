@@ -28,11 +28,20 @@ enum class errc : uint8_t {
 
 /// All enumerators, for exhaustive checks in tests and docs.
 inline constexpr errc all_errc[] = {
-  errc::none,          errc::session_not_found, errc::not_joined,
-  errc::piece_locked,  errc::piece_not_held,    errc::invalid_move,
-  errc::invalid_message, errc::rate_limited,    errc::unauthorized,
-  errc::forbidden,     errc::limit_exceeded,    errc::internal,
-  errc::invalid_argument, errc::conflict,
+    errc::none,
+    errc::session_not_found,
+    errc::not_joined,
+    errc::piece_locked,
+    errc::piece_not_held,
+    errc::invalid_move,
+    errc::invalid_message,
+    errc::rate_limited,
+    errc::unauthorized,
+    errc::forbidden,
+    errc::limit_exceeded,
+    errc::internal,
+    errc::invalid_argument,
+    errc::conflict,
 };
 
 /// The contract's `code` string, e.g. `PIECE_LOCKED`.

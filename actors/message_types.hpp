@@ -37,9 +37,9 @@ struct drop_record {
 /// Answer to `LockPiece`.
 struct lock_result {
   bool granted = false;
-  std::string locked_by;  ///< Holder's user id (the caller when granted).
+  std::string locked_by; ///< Holder's user id (the caller when granted).
   unix_ms expires_at = 0;
-  std::vector<int32_t> piece_ids;  ///< The whole group that is held.
+  std::vector<int32_t> piece_ids; ///< The whole group that is held.
 };
 
 /// Answer to `MovePiece`.
@@ -75,46 +75,46 @@ enum class command_kind : uint8_t {
 
 struct client_command {
   command_kind kind = command_kind::get_state;
-  std::string call_id;  ///< Empty: non-blocking, no answer expected.
+  std::string call_id; ///< Empty: non-blocking, no answer expected.
   std::string session_id;
   int32_t piece_id = 0;
   double x = 0;
   double y = 0;
   int32_t rotation = 0;
-  std::string text;     ///< Chat message.
-  std::string user_id;  ///< Optional `userId` argument of a join.
+  std::string text;    ///< Chat message.
+  std::string user_id; ///< Optional `userId` argument of a join.
 };
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, user_identity& x) {
   return f(caf::meta::type_name("user_identity"), x.user_id, x.username);
 }
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, drop_record& x) {
   return f(caf::meta::type_name("drop_record"), x.session_id, x.version,
            x.pieces, x.started_at, x.completed_at);
 }
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, lock_result& x) {
   return f(caf::meta::type_name("lock_result"), x.granted, x.locked_by,
            x.expires_at, x.piece_ids);
 }
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, move_result& x) {
   return f(caf::meta::type_name("move_result"), x.success,
            x.is_correctly_placed, x.version);
 }
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, create_request& x) {
   return f(caf::meta::type_name("create_request"), x.name, x.image, x.rows,
            x.cols, x.rotation, x.is_public, x.owner);
 }
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, client_command& x) {
   return f(caf::meta::type_name("client_command"), x.kind, x.call_id,
            x.session_id, x.piece_id, x.x, x.y, x.rotation, x.text, x.user_id);
@@ -148,4 +148,3 @@ CAF_ADD_ATOM(puzzle, puzzle, ping_atom, "ping")
 CAF_ADD_ATOM(puzzle, puzzle, stats_atom, "stats")
 CAF_ADD_ATOM(puzzle, puzzle, close_atom, "close")
 CAF_ADD_ATOM(puzzle, puzzle, tick_atom, "tick")
-

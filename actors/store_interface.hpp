@@ -31,13 +31,13 @@ namespace puzzle {
 /// - `(delete_atom, session_id)` -> `bool`: `false` when there was none.
 /// - `(ping_atom)` -> `bool`: the database answers a trivial query.
 using store_actor = caf::typed_actor<
-  caf::replies_to<put_atom, session_state>::with<bool>,
-  caf::replies_to<save_atom, drop_record>::with<bool>,
-  caf::replies_to<join_atom, std::string, participant>::with<bool>,
-  caf::replies_to<chat_atom, std::string, chat_entry>::with<bool>,
-  caf::replies_to<load_atom, std::string>::with<session_state>,
-  caf::replies_to<list_atom>::with<std::vector<session_summary>>,
-  caf::replies_to<delete_atom, std::string>::with<bool>,
-  caf::replies_to<ping_atom>::with<bool>>;
+    caf::replies_to<put_atom, session_state>::with<bool>,
+    caf::replies_to<save_atom, drop_record>::with<bool>,
+    caf::replies_to<join_atom, std::string, participant>::with<bool>,
+    caf::replies_to<chat_atom, std::string, chat_entry>::with<bool>,
+    caf::replies_to<load_atom, std::string>::with<session_state>,
+    caf::replies_to<list_atom>::with<std::vector<session_summary>>,
+    caf::replies_to<delete_atom, std::string>::with<bool>,
+    caf::replies_to<ping_atom>::with<bool>>;
 
 } // namespace puzzle

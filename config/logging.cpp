@@ -15,8 +15,7 @@ void setup_logging(const std::string& level) {
 }
 
 std::shared_ptr<spdlog::logger> module_logger(const std::string& name) {
-  if (auto existing = spdlog::get(name))
-    return existing;
+  if (auto existing = spdlog::get(name)) return existing;
   auto logger = spdlog::default_logger()->clone(name);
   spdlog::register_logger(logger);
   return logger;

@@ -45,8 +45,7 @@ std::string lock_json(const lock_result& r) {
   out += ",\"expiresAt\":" + sj::quote(util::iso8601(r.expires_at));
   out += ",\"pieceIds\":[";
   for (size_t i = 0; i < r.piece_ids.size(); ++i) {
-    if (i > 0)
-      out += ',';
+    if (i > 0) out += ',';
     out += std::to_string(r.piece_ids[i]);
   }
   out += "]}";
@@ -55,9 +54,8 @@ std::string lock_json(const lock_result& r) {
 
 std::string move_json(const move_result& r) {
   return std::string{"{\"success\":"} + (r.success ? "true" : "false")
-         + ",\"isCorrectlyPlaced\":"
-         + (r.is_correctly_placed ? "true" : "false")
-         + ",\"version\":" + std::to_string(r.version) + '}';
+      + ",\"isCorrectlyPlaced\":" + (r.is_correctly_placed ? "true" : "false")
+      + ",\"version\":" + std::to_string(r.version) + '}';
 }
 
 void join(self_ptr self, client_command cmd) {
@@ -77,41 +75,46 @@ void join(self_ptr self, client_command cmd) {
       && st.sessions.size() >= st.options.max_sessions)
     return fail(self, cmd, errc::limit_exceeded,
                 "a connection joins at most "
-                  + std::to_string(st.options.max_sessions) + " sessions");
-  self
-    ->request(st.directory, st.options.request_timeout, lookup_atom::value,
-              cmd.session_id)
-    .then(
-      [self, cmd](session_actor& session) {
-        auto& state = self->state;
-        self
-          ->request(session, state.options.request_timeout, join_atom::value,
-                    state.identity, client_events_actor{self})
-          .then(
-            [self, cmd, session](std::string& snapshot) {
-              self->state.sessions[cmd.session_id] = session;
-              reply(self, cmd, json(std::move(snapshot)));
-            },
-            [self, cmd](caf::error& err) { fail(self, cmd, err); });
-      },
-      [self, cmd](caf::error& err) { fail(self, cmd, err); });
+                    + std::to_string(st.options.max_sessions) + " sessions");
+  self->request(st.directory, st.options.request_timeout, lookup_atom::value,
+                cmd.session_id)
+      .then(
+          [self, cmd](session_actor& session) {
+            auto& state = self->state;
+            self->request(session, state.options.request_timeout,
+                          join_atom::value, state.identity,
+                          client_events_actor{self})
+                .then(
+                    [self, cmd, session](std::string& snapshot) {
+                      self->state.sessions[cmd.session_id] = session;
+                      reply(self, cmd, json(std::move(snapshot)));
+                    },
+                    [self, cmd](caf::error& err) {
+                      fail(self, cmd, err);
+                    });
+          },
+          [self, cmd](caf::error& err) {
+            fail(self, cmd, err);
+          });
 }
 
 void get_state(self_ptr self, const client_command& cmd) {
   // Reading needs no join: it is what GET /api/sessions/{id} shows too.
-  self
-    ->request(self->state.directory, self->state.options.request_timeout,
-              state_atom::value, cmd.session_id)
-    .then([self, cmd](std::string& state) { reply(self, cmd, json(state)); },
-          [self, cmd](caf::error& err) { fail(self, cmd, err); });
+  self->request(self->state.directory, self->state.options.request_timeout,
+                state_atom::value, cmd.session_id)
+      .then(
+          [self, cmd](std::string& state) {
+            reply(self, cmd, json(state));
+          },
+          [self, cmd](caf::error& err) {
+            fail(self, cmd, err);
+          });
 }
 
 void handle(self_ptr self, client_command& cmd) {
   auto& st = self->state;
-  if (cmd.kind == command_kind::join)
-    return join(self, std::move(cmd));
-  if (cmd.kind == command_kind::get_state)
-    return get_state(self, cmd);
+  if (cmd.kind == command_kind::join) return join(self, std::move(cmd));
+  if (cmd.kind == command_kind::get_state) return get_state(self, cmd);
   auto i = st.sessions.find(cmd.session_id);
   if (i == st.sessions.end())
     return fail(self, cmd, errc::not_joined,
@@ -132,44 +135,64 @@ void handle(self_ptr self, client_command& cmd) {
     case command_kind::leave:
       st.sessions.erase(i);
       self->request(session, timeout, leave_atom::value)
-        .then([self, cmd](bool) { reply(self, cmd, json_null()); }, on_error);
+          .then(
+              [self, cmd](bool) {
+                reply(self, cmd, json_null());
+              },
+              on_error);
       break;
     case command_kind::lock:
       self->request(session, timeout, lock_atom::value, cmd.piece_id)
-        .then(
-          [self, cmd](lock_result& r) { reply(self, cmd, json(lock_json(r))); },
-          on_error);
+          .then(
+              [self, cmd](lock_result& r) {
+                reply(self, cmd, json(lock_json(r)));
+              },
+              on_error);
       break;
     case command_kind::drag:
-      self
-        ->request(session, timeout, drag_atom::value, cmd.piece_id, cmd.x,
-                  cmd.y, cmd.rotation)
-        .then([self, cmd](uint64_t) { reply(self, cmd, json_null()); },
+      self->request(session, timeout, drag_atom::value, cmd.piece_id, cmd.x,
+                    cmd.y, cmd.rotation)
+          .then(
+              [self, cmd](uint64_t) {
+                reply(self, cmd, json_null());
+              },
               on_error);
       break;
     case command_kind::move:
-      self
-        ->request(session, timeout, move_atom::value, cmd.piece_id, cmd.x,
-                  cmd.y, cmd.rotation)
-        .then(
-          [self, cmd](move_result& r) { reply(self, cmd, json(move_json(r))); },
-          on_error);
+      self->request(session, timeout, move_atom::value, cmd.piece_id, cmd.x,
+                    cmd.y, cmd.rotation)
+          .then(
+              [self, cmd](move_result& r) {
+                reply(self, cmd, json(move_json(r)));
+              },
+              on_error);
       break;
     case command_kind::unlock:
       self->request(session, timeout, unlock_atom::value, cmd.piece_id)
-        .then([self, cmd](bool) { reply(self, cmd, json_null()); }, on_error);
+          .then(
+              [self, cmd](bool) {
+                reply(self, cmd, json_null());
+              },
+              on_error);
       break;
     case command_kind::chat:
       self->request(session, timeout, chat_atom::value, cmd.text)
-        .then([self, cmd](bool) { reply(self, cmd, json_null()); }, on_error);
+          .then(
+              [self, cmd](bool) {
+                reply(self, cmd, json_null());
+              },
+              on_error);
       break;
     case command_kind::cursor:
       self->request(session, timeout, cursor_atom::value, cmd.x, cmd.y)
-        .then([self, cmd](bool) { reply(self, cmd, json_null()); }, on_error);
+          .then(
+              [self, cmd](bool) {
+                reply(self, cmd, json_null());
+              },
+              on_error);
       break;
     case command_kind::join:
-    case command_kind::get_state:
-      break;
+    case command_kind::get_state: break;
   }
 }
 
@@ -186,20 +209,24 @@ client_behavior(self_ptr self, client_port_ptr port, directory_actor directory,
   init.authenticated = authenticated;
   init.options = options;
   return {
-    [self](session_event& ev) { self->state.port->push_event(ev); },
-    [self](client_command& cmd) { handle(self, cmd); },
-    [self](close_atom) {
-      // Leaving explicitly tells the others at once; the sessions' monitors
-      // would notice the exit too, this is just faster and ordered. The
-      // request carries this actor as sender, which is how sessions know
-      // who leaves; the answers are not awaited.
-      for (auto& [id, session] : self->state.sessions)
-        self->request(session, self->state.options.request_timeout,
-                      leave_atom::value)
-          .then([](bool) {}, [](caf::error&) {});
-      self->state.sessions.clear();
-      self->quit();
-    },
+      [self](session_event& ev) {
+        self->state.port->push_event(ev);
+      },
+      [self](client_command& cmd) {
+        handle(self, cmd);
+      },
+      [self](close_atom) {
+        // Leaving explicitly tells the others at once; the sessions' monitors
+        // would notice the exit too, this is just faster and ordered. The
+        // request carries this actor as sender, which is how sessions know
+        // who leaves; the answers are not awaited.
+        for (auto& [id, session] : self->state.sessions)
+          self->request(session, self->state.options.request_timeout,
+                        leave_atom::value)
+              .then([](bool) {}, [](caf::error&) {});
+        self->state.sessions.clear();
+        self->quit();
+      },
   };
 }
 

@@ -14,7 +14,7 @@ namespace puzzle {
 /// The knobs of a client actor, from config.
 struct client_options {
   std::chrono::milliseconds request_timeout{10'000};
-  uint32_t max_sessions = 16;  ///< Sessions one connection may join.
+  uint32_t max_sessions = 16; ///< Sessions one connection may join.
 };
 
 struct client_actor_state {
@@ -23,9 +23,9 @@ struct client_actor_state {
   client_port_ptr port;
   directory_actor directory;
   user_identity identity;
-  bool authenticated = false;  ///< The identity comes from a verified token.
+  bool authenticated = false; ///< The identity comes from a verified token.
   client_options options;
-  std::map<std::string, session_actor> sessions;  ///< Joined, by id.
+  std::map<std::string, session_actor> sessions; ///< Joined, by id.
 };
 
 /// The behaviour of one connection's client actor. `identity` is the

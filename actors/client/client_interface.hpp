@@ -18,7 +18,7 @@ namespace puzzle {
 ///   for `call_id`, or an error; for non-blocking calls an `Error` event).
 /// - `(close_atom)`: the connection is gone: leave every session and quit.
 ///   Commands are handled in arrival order per connection.
-using client_actor = client_events_actor::extend<
-  caf::reacts_to<client_command>, caf::reacts_to<close_atom>>;
+using client_actor = client_events_actor::extend<caf::reacts_to<client_command>,
+                                                 caf::reacts_to<close_atom>>;
 
 } // namespace puzzle

@@ -10,9 +10,9 @@ namespace puzzle {
 
 /// What a queued frame met at the connection (style guide item 11).
 enum class send_status : uint8_t {
-  queued,   ///< Accepted into the bounded write queue.
-  dropped,  ///< Not queued (e.g. a droppable update to a slow reader).
-  closing,  ///< The connection is closing; nothing more is sent.
+  queued,  ///< Accepted into the bounded write queue.
+  dropped, ///< Not queued (e.g. a droppable update to a slow reader).
+  closing, ///< The connection is closing; nothing more is sent.
 };
 
 /// The client actor's view of its connection. Each transport implements it:
@@ -32,13 +32,13 @@ public:
   /// null for a call without result.
   virtual send_status push_result(const std::string& call_id,
                                   std::shared_ptr<const std::string> json)
-    = 0;
+      = 0;
 
   /// A failed call. For a non-blocking call (`call_id` empty) the transport
   /// sends the contract's `Error(message, code)` event instead.
-  virtual send_status push_error(const std::string& call_id, errc code,
-                                 const std::string& message)
-    = 0;
+  virtual send_status
+  push_error(const std::string& call_id, errc code, const std::string& message)
+      = 0;
 
   /// Ends the connection with a reason the client can show.
   virtual void close(const std::string& reason) = 0;

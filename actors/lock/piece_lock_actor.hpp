@@ -21,9 +21,9 @@ namespace puzzle {
 /// - `(renew_atom)`: the holder dragged or moved; the lease starts over.
 /// - `(unlock_atom)`: the session released the lease; quit silently.
 /// - `(tick_atom, generation)`: internal timer; stale generations are ignored.
-using piece_lock_actor = caf::typed_actor<caf::reacts_to<renew_atom>,
-                                          caf::reacts_to<unlock_atom>,
-                                          caf::reacts_to<tick_atom, uint64_t>>;
+using piece_lock_actor
+    = caf::typed_actor<caf::reacts_to<renew_atom>, caf::reacts_to<unlock_atom>,
+                       caf::reacts_to<tick_atom, uint64_t>>;
 
 struct piece_lock_state {
   static inline const char* name = "puzzle.piece_lock";
@@ -40,7 +40,7 @@ struct piece_lock_state {
 /// actor that is already gone is undefined in CAF 0.17.
 piece_lock_actor::behavior_type
 piece_lock(piece_lock_actor::stateful_pointer<piece_lock_state> self,
-           session_actor session, uint64_t lease_id,
-           client_events_actor holder, std::chrono::milliseconds lease);
+           session_actor session, uint64_t lease_id, client_events_actor holder,
+           std::chrono::milliseconds lease);
 
 } // namespace puzzle

@@ -16,8 +16,8 @@ namespace puzzle::model {
 struct puzzle_limits {
   int32_t min_pieces = 2;
   int32_t max_pieces = 5000;
-  int32_t max_side = 200;          ///< Upper bound for rows and for cols.
-  int32_t max_image_side = 16384;  ///< Upper bound for image width/height.
+  int32_t max_side = 200;         ///< Upper bound for rows and for cols.
+  int32_t max_image_side = 16384; ///< Upper bound for image width/height.
 };
 
 /// What a new session is made of.
@@ -27,9 +27,9 @@ struct puzzle_spec {
   int32_t rows = 0;
   int32_t cols = 0;
   uint64_t seed = 0;
-  bool rotation = false;         ///< Pieces may be rotated (0/90/180/270).
-  double snap_ratio = 0.02;      ///< Snap tolerance as a share of piece size.
-  double table_factor = 2.0;     ///< Table side = factor * image side.
+  bool rotation = false;     ///< Pieces may be rotated (0/90/180/270).
+  double snap_ratio = 0.02;  ///< Snap tolerance as a share of piece size.
+  double table_factor = 2.0; ///< Table side = factor * image side.
 };
 
 /// Upper bound for `puzzle_spec::snap_ratio`: a tolerance above half a piece
@@ -57,7 +57,7 @@ struct geometry {
   double table_height = 0;
   double board_x = 0;
   double board_y = 0;
-  double snap_tolerance = 0;  ///< snap_ratio * min(piece_width, piece_height)
+  double snap_tolerance = 0; ///< snap_ratio * min(piece_width, piece_height)
   int32_t rows = 0;
   int32_t cols = 0;
 };
@@ -83,10 +83,10 @@ struct piece_state {
   int32_t id = 0;
   double x = 0;
   double y = 0;
-  int32_t rotation = 0;  ///< 0, 90, 180 or 270 degrees, clockwise.
-  bool placed = false;   ///< On its correct spot; fixed from then on.
-  int32_t group_id = 0;  ///< Pieces with the same group move as one; a
-                         ///< single piece's group is its own id.
+  int32_t rotation = 0; ///< 0, 90, 180 or 270 degrees, clockwise.
+  bool placed = false;  ///< On its correct spot; fixed from then on.
+  int32_t group_id = 0; ///< Pieces with the same group move as one; a
+                        ///< single piece's group is its own id.
 };
 
 /// The correct top-left position of piece `id`.
@@ -124,12 +124,12 @@ bool valid_rotation(int32_t rotation) noexcept;
 
 /// What applying a drop or drag did.
 struct move_outcome {
-  errc error = errc::none;             ///< `invalid_move` on bad input.
-  std::vector<int32_t> moved;          ///< Ids whose position changed.
-  bool placed = false;                 ///< The group snapped to its spot.
-  bool joined = false;                 ///< Groups merged.
-  int32_t group_id = 0;                ///< The moved piece's group after it.
-  std::vector<int32_t> group_members;  ///< Members of that group, sorted.
+  errc error = errc::none;            ///< `invalid_move` on bad input.
+  std::vector<int32_t> moved;         ///< Ids whose position changed.
+  bool placed = false;                ///< The group snapped to its spot.
+  bool joined = false;                ///< Groups merged.
+  int32_t group_id = 0;               ///< The moved piece's group after it.
+  std::vector<int32_t> group_members; ///< Members of that group, sorted.
 };
 
 /// Moves piece `id` and its whole group so that `id` lands at (x, y) with

@@ -21,15 +21,15 @@ namespace sj = session_json;
 /// Colours given to participants in join order; distinct on light and dark
 /// tables.
 constexpr const char* participant_colors[] = {
-  "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4",
-  "#f032e6", "#bfef45", "#469990", "#9a6324", "#800000", "#000075",
+    "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4",
+    "#f032e6", "#bfef45", "#469990", "#9a6324", "#800000", "#000075",
 };
 
 std::shared_ptr<spdlog::logger> log() {
   static auto logger = [] {
     auto existing = spdlog::get("puzzle.actor.session");
-    return existing ? existing : spdlog::default_logger()->clone(
-             "puzzle.actor.session");
+    return existing ? existing
+                    : spdlog::default_logger()->clone("puzzle.actor.session");
   }();
   return logger;
 }
@@ -44,29 +44,26 @@ session_member* caller(self_ptr self) {
 }
 
 caf::error not_joined(self_ptr self) {
-  return make_error(errc::not_joined, "join session "
-                                        + self->state.data.session_id
-                                        + " first");
+  return make_error(errc::not_joined,
+                    "join session " + self->state.data.session_id + " first");
 }
 
 bool valid_piece(self_ptr self, int32_t piece_id) {
   return piece_id >= 0
-         && static_cast<size_t>(piece_id) < self->state.data.pieces.size();
+      && static_cast<size_t>(piece_id) < self->state.data.pieces.size();
 }
 
 caf::error bad_piece(self_ptr self, int32_t piece_id) {
-  return make_error(errc::invalid_move,
-                    "piece id " + std::to_string(piece_id)
-                      + " is out of range (0.."
-                      + std::to_string(self->state.data.pieces.size() - 1)
-                      + ")");
+  return make_error(
+      errc::invalid_move,
+      "piece id " + std::to_string(piece_id) + " is out of range (0.."
+          + std::to_string(self->state.data.pieces.size() - 1) + ")");
 }
 
 /// Who holds a lock on `piece_id`, if anyone.
 const session_lease* lease_of(self_ptr self, int32_t piece_id) {
   auto i = self->state.piece_leases.find(piece_id);
-  if (i == self->state.piece_leases.end())
-    return nullptr;
+  if (i == self->state.piece_leases.end()) return nullptr;
   auto j = self->state.leases.find(i->second);
   return j == self->state.leases.end() ? nullptr : &j->second;
 }
@@ -77,8 +74,7 @@ const session_lease* foreign_lease(self_ptr self, int32_t piece_id,
                                    const caf::actor_addr& who) {
   for (auto member : model::group_of(self->state.data.pieces, piece_id)) {
     auto lease = lease_of(self, member);
-    if (lease != nullptr && lease->holder != who)
-      return lease;
+    if (lease != nullptr && lease->holder != who) return lease;
   }
   return nullptr;
 }
@@ -87,8 +83,7 @@ sj::lock_view lock_view(self_ptr self) {
   sj::lock_view out;
   for (auto& [piece, lease_id] : self->state.piece_leases) {
     auto i = self->state.leases.find(lease_id);
-    if (i != self->state.leases.end())
-      out.emplace(piece, i->second.user_id);
+    if (i != self->state.leases.end()) out.emplace(piece, i->second.user_id);
   }
   return out;
 }
@@ -113,8 +108,7 @@ session_event make_event(self_ptr self, std::string name,
 void broadcast(self_ptr self, const session_event& ev,
                const caf::actor_addr& except = caf::actor_addr{}) {
   for (auto& [addr, member] : self->state.members)
-    if (addr != except)
-      self->send(member.handle, ev);
+    if (addr != except) self->send(member.handle, ev);
 }
 
 participant* find_participant(self_ptr self, const std::string& user_id) {
@@ -127,8 +121,7 @@ participant* find_participant(self_ptr self, const std::string& user_id) {
 
 bool user_still_connected(self_ptr self, const std::string& user_id) {
   for (auto& [addr, member] : self->state.members)
-    if (member.user_id == user_id)
-      return true;
+    if (member.user_id == user_id) return true;
   return false;
 }
 
@@ -136,8 +129,7 @@ bool user_still_connected(self_ptr self, const std::string& user_id) {
 /// lease of the same holder on a superset of its pieces).
 void drop_lease_silently(self_ptr self, uint64_t lease_id) {
   auto i = self->state.leases.find(lease_id);
-  if (i == self->state.leases.end())
-    return;
+  if (i == self->state.leases.end()) return;
   for (auto piece : i->second.pieces) {
     auto j = self->state.piece_leases.find(piece);
     if (j != self->state.piece_leases.end() && j->second == lease_id)
@@ -149,8 +141,7 @@ void drop_lease_silently(self_ptr self, uint64_t lease_id) {
 
 void release_lease(self_ptr self, uint64_t lease_id, bool tell_lock_actor) {
   auto i = self->state.leases.find(lease_id);
-  if (i == self->state.leases.end())
-    return;
+  if (i == self->state.leases.end()) return;
   auto lease = std::move(i->second);
   self->state.leases.erase(i);
   for (auto piece : lease.pieces) {
@@ -158,18 +149,16 @@ void release_lease(self_ptr self, uint64_t lease_id, bool tell_lock_actor) {
     if (j != self->state.piece_leases.end() && j->second == lease_id)
       self->state.piece_leases.erase(j);
   }
-  if (tell_lock_actor)
-    self->send(lease.lock, unlock_atom::value);
+  if (tell_lock_actor) self->send(lease.lock, unlock_atom::value);
   std::string ids = "[";
   for (size_t k = 0; k < lease.pieces.size(); ++k) {
-    if (k > 0)
-      ids += ',';
+    if (k > 0) ids += ',';
     ids += std::to_string(lease.pieces[k]);
   }
   ids += ']';
   auto payload = sj::args("{\"pieceId\":" + std::to_string(lease.piece_id)
-                          + ",\"pieceIds\":" + ids + ",\"userId\":"
-                          + sj::quote(lease.user_id) + '}');
+                          + ",\"pieceIds\":" + ids
+                          + ",\"userId\":" + sj::quote(lease.user_id) + '}');
   broadcast(self, make_event(self, "PieceUnlocked", std::move(payload)));
 }
 
@@ -177,8 +166,7 @@ void release_lease(self_ptr self, uint64_t lease_id, bool tell_lock_actor) {
 void release_leases_of(self_ptr self, const caf::actor_addr& holder) {
   std::vector<uint64_t> ids;
   for (auto& [id, lease] : self->state.leases)
-    if (lease.holder == holder)
-      ids.push_back(id);
+    if (lease.holder == holder) ids.push_back(id);
   std::sort(ids.begin(), ids.end());
   for (auto id : ids)
     release_lease(self, id, true);
@@ -188,18 +176,14 @@ void release_leases_of(self_ptr self, const caf::actor_addr& holder) {
 /// last connection is gone.
 void remove_member(self_ptr self, const caf::actor_addr& addr) {
   auto i = self->state.members.find(addr);
-  if (i == self->state.members.end())
-    return;
+  if (i == self->state.members.end()) return;
   auto user_id = i->second.user_id;
   self->demonitor(addr);
   release_leases_of(self, addr);
   self->state.members.erase(i);
-  if (user_still_connected(self, user_id))
-    return;
-  if (auto p = find_participant(self, user_id))
-    p->online = false;
-  auto payload = sj::args("{\"userId\":" + sj::quote(user_id)
-                          + ",\"leftAt\":"
+  if (user_still_connected(self, user_id)) return;
+  if (auto p = find_participant(self, user_id)) p->online = false;
+  auto payload = sj::args("{\"userId\":" + sj::quote(user_id) + ",\"leftAt\":"
                           + sj::quote(util::iso8601(util::now_ms())) + '}');
   broadcast(self, make_event(self, "UserLeft", std::move(payload)));
 }
@@ -209,25 +193,27 @@ bool finite(double x) {
 }
 
 /// Writes through the store; the caller's reply waits for durability.
-template <class Promise, class Value>
+template<class Promise, class Value>
 void persist_then_reply(self_ptr self, Promise rp, drop_record record,
                         Value value) {
   self->request(self->state.store, self->state.options.store_timeout,
                 save_atom::value, std::move(record))
-    .then([rp, value](bool) mutable { rp.deliver(value); },
+      .then(
+          [rp, value](bool) mutable {
+            rp.deliver(value);
+          },
           [self, rp](caf::error& err) mutable {
             log()->error("event=drop_not_durable session={} error={}",
                          self->state.data.session_id, message_of(err));
-            rp.deliver(make_error(errc::internal,
-                                  "the move could not be stored"));
+            rp.deliver(
+                make_error(errc::internal, "the move could not be stored"));
           });
 }
 
 std::string ids_json(const std::vector<int32_t>& ids) {
   std::string out = "[";
   for (size_t k = 0; k < ids.size(); ++k) {
-    if (k > 0)
-      out += ',';
+    if (k > 0) out += ',';
     out += std::to_string(ids[k]);
   }
   out += ']';
@@ -245,7 +231,7 @@ session_behavior(self_ptr self, session_state initial, store_actor store,
     p.online = false;
   init.geo = model::make_geometry(init.data.spec);
   init.cut = model::make_cut(init.data.spec.rows, init.data.spec.cols,
-                           init.data.spec.seed);
+                             init.data.spec.seed);
   init.store = std::move(store);
   init.options = options;
   // A member's connection died without leaving: same as a leave.
@@ -253,361 +239,347 @@ session_behavior(self_ptr self, session_state initial, store_actor store,
     remove_member(self, msg.source);
   });
   return {
-    [self](join_atom, user_identity who,
-           client_events_actor handle) -> caf::result<std::string> {
-      auto& st = self->state;
-      auto addr = caf::actor_cast<caf::actor_addr>(handle);
-      bool new_connection = st.members.count(addr) == 0;
-      bool was_online = user_still_connected(self, who.user_id);
-      if (new_connection) {
-        self->monitor(handle);
-        st.members.emplace(addr, session_member{handle, who.user_id,
-                                                who.username, std::nullopt});
-      }
-      auto now = util::now_ms();
-      auto p = find_participant(self, who.user_id);
-      if (p == nullptr) {
-        participant fresh;
-        fresh.user_id = who.user_id;
-        fresh.username = who.username;
-        auto n = st.data.participants.size();
-        fresh.color = participant_colors[n % std::size(participant_colors)];
-        fresh.joined_at = now;
-        st.data.participants.push_back(std::move(fresh));
-        p = &st.data.participants.back();
-      } else if (!who.username.empty()) {
-        p->username = who.username;
-      }
-      p->online = true;
-      // Participants are durable (they show in a restarted session), but a
-      // join need not wait for the disk.
-      self->request(st.store, st.options.store_timeout, join_atom::value,
-                    st.data.session_id, *p)
-        .then([](bool) {},
-              [self](caf::error& err) {
-                log()->warn("event=participant_not_stored session={} "
-                            "error={}",
-                            self->state.data.session_id, message_of(err));
-              });
-      auto json = state_json(self);
-      self->send(handle, make_event(self, "SessionStateUpdate",
-                                    sj::args(json)));
-      if (!was_online) {
-        auto payload = sj::args("{\"userId\":" + sj::quote(p->user_id)
-                                + ",\"username\":" + sj::quote(p->username)
-                                + ",\"color\":" + sj::quote(p->color)
-                                + ",\"joinedAt\":"
-                                + sj::quote(util::iso8601(now)) + '}');
-        broadcast(self, make_event(self, "UserJoined", std::move(payload)),
-                  addr);
-      }
-      return json;
-    },
-    [self](leave_atom) -> caf::result<bool> {
-      auto addr = sender_addr(self);
-      if (self->state.members.count(addr) == 0)
-        return not_joined(self);
-      remove_member(self, addr);
-      return true;
-    },
-    [self](lock_atom, int32_t piece_id) -> caf::result<lock_result> {
-      auto& st = self->state;
-      auto member = caller(self);
-      if (member == nullptr)
-        return not_joined(self);
-      if (!valid_piece(self, piece_id))
-        return bad_piece(self, piece_id);
-      if (st.data.pieces[static_cast<size_t>(piece_id)].placed)
-        return make_error(errc::invalid_move, "piece "
-                                                + std::to_string(piece_id)
-                                                + " is already placed");
-      auto addr = sender_addr(self);
-      lock_result result;
-      if (auto other = foreign_lease(self, piece_id, addr)) {
-        result.granted = false;
-        result.locked_by = other->user_id;
-        result.expires_at = other->expires_at;
-        result.piece_ids = other->pieces;
-        return result;
-      }
-      auto group = model::group_of(st.data.pieces, piece_id);
-      auto expires_at = util::now_ms() + st.options.lock_lease.count();
-      // Re-grabbing what one already holds renews that lease, as long as it
-      // still covers the whole group; a group that grew since (a join) gets
-      // one fresh lease instead of several overlapping ones.
-      std::vector<uint64_t> own;
-      for (auto id : group)
-        if (auto i = st.piece_leases.find(id); i != st.piece_leases.end())
-          if (std::find(own.begin(), own.end(), i->second) == own.end())
-            own.push_back(i->second);
-      if (own.size() == 1 && st.leases[own.front()].pieces == group) {
-        auto& lease = st.leases[own.front()];
+      [self](join_atom, user_identity who,
+             client_events_actor handle) -> caf::result<std::string> {
+        auto& st = self->state;
+        auto addr = caf::actor_cast<caf::actor_addr>(handle);
+        bool new_connection = st.members.count(addr) == 0;
+        bool was_online = user_still_connected(self, who.user_id);
+        if (new_connection) {
+          self->monitor(handle);
+          st.members.emplace(
+              addr,
+              session_member{handle, who.user_id, who.username, std::nullopt});
+        }
+        auto now = util::now_ms();
+        auto p = find_participant(self, who.user_id);
+        if (p == nullptr) {
+          participant fresh;
+          fresh.user_id = who.user_id;
+          fresh.username = who.username;
+          auto n = st.data.participants.size();
+          fresh.color = participant_colors[n % std::size(participant_colors)];
+          fresh.joined_at = now;
+          st.data.participants.push_back(std::move(fresh));
+          p = &st.data.participants.back();
+        } else if (!who.username.empty()) {
+          p->username = who.username;
+        }
+        p->online = true;
+        // Participants are durable (they show in a restarted session), but a
+        // join need not wait for the disk.
+        self->request(st.store, st.options.store_timeout, join_atom::value,
+                      st.data.session_id, *p)
+            .then([](bool) {},
+                  [self](caf::error& err) {
+                    log()->warn("event=participant_not_stored session={} "
+                                "error={}",
+                                self->state.data.session_id, message_of(err));
+                  });
+        auto json = state_json(self);
+        self->send(handle,
+                   make_event(self, "SessionStateUpdate", sj::args(json)));
+        if (!was_online) {
+          auto payload = sj::args(
+              "{\"userId\":" + sj::quote(p->user_id) + ",\"username\":"
+              + sj::quote(p->username) + ",\"color\":" + sj::quote(p->color)
+              + ",\"joinedAt\":" + sj::quote(util::iso8601(now)) + '}');
+          broadcast(self, make_event(self, "UserJoined", std::move(payload)),
+                    addr);
+        }
+        return json;
+      },
+      [self](leave_atom) -> caf::result<bool> {
+        auto addr = sender_addr(self);
+        if (self->state.members.count(addr) == 0) return not_joined(self);
+        remove_member(self, addr);
+        return true;
+      },
+      [self](lock_atom, int32_t piece_id) -> caf::result<lock_result> {
+        auto& st = self->state;
+        auto member = caller(self);
+        if (member == nullptr) return not_joined(self);
+        if (!valid_piece(self, piece_id)) return bad_piece(self, piece_id);
+        if (st.data.pieces[static_cast<size_t>(piece_id)].placed)
+          return make_error(errc::invalid_move,
+                            "piece " + std::to_string(piece_id)
+                                + " is already placed");
+        auto addr = sender_addr(self);
+        lock_result result;
+        if (auto other = foreign_lease(self, piece_id, addr)) {
+          result.granted = false;
+          result.locked_by = other->user_id;
+          result.expires_at = other->expires_at;
+          result.piece_ids = other->pieces;
+          return result;
+        }
+        auto group = model::group_of(st.data.pieces, piece_id);
+        auto expires_at = util::now_ms() + st.options.lock_lease.count();
+        // Re-grabbing what one already holds renews that lease, as long as it
+        // still covers the whole group; a group that grew since (a join) gets
+        // one fresh lease instead of several overlapping ones.
+        std::vector<uint64_t> own;
+        for (auto id : group)
+          if (auto i = st.piece_leases.find(id); i != st.piece_leases.end())
+            if (std::find(own.begin(), own.end(), i->second) == own.end())
+              own.push_back(i->second);
+        if (own.size() == 1 && st.leases[own.front()].pieces == group) {
+          auto& lease = st.leases[own.front()];
+          lease.expires_at = expires_at;
+          self->send(lease.lock, renew_atom::value);
+          result.granted = true;
+          result.locked_by = member->user_id;
+          result.expires_at = expires_at;
+          result.piece_ids = lease.pieces;
+          return result;
+        }
+        for (auto id : own)
+          drop_lease_silently(self, id);
+        auto lease_id = st.next_lease_id++;
+        session_lease lease;
+        lease.holder = addr;
+        lease.user_id = member->user_id;
+        lease.username = member->username;
+        lease.piece_id = piece_id;
+        lease.pieces = group;
         lease.expires_at = expires_at;
-        self->send(lease.lock, renew_atom::value);
+        lease.lock = self->spawn<caf::linked>(piece_lock, session_actor{self},
+                                              lease_id, member->handle,
+                                              st.options.lock_lease);
+        for (auto id : group)
+          st.piece_leases[id] = lease_id;
+        st.leases.emplace(lease_id, std::move(lease));
         result.granted = true;
         result.locked_by = member->user_id;
         result.expires_at = expires_at;
-        result.piece_ids = lease.pieces;
+        result.piece_ids = group;
+        auto payload = sj::args(
+            "{\"pieceId\":" + std::to_string(piece_id) + ",\"pieceIds\":"
+            + ids_json(group) + ",\"userId\":" + sj::quote(member->user_id)
+            + ",\"username\":" + sj::quote(member->username)
+            + ",\"expiresAt\":" + sj::quote(util::iso8601(expires_at)) + '}');
+        broadcast(self, make_event(self, "PieceLocked", std::move(payload)));
         return result;
-      }
-      for (auto id : own)
-        drop_lease_silently(self, id);
-      auto lease_id = st.next_lease_id++;
-      session_lease lease;
-      lease.holder = addr;
-      lease.user_id = member->user_id;
-      lease.username = member->username;
-      lease.piece_id = piece_id;
-      lease.pieces = group;
-      lease.expires_at = expires_at;
-      lease.lock = self->spawn<caf::linked>(piece_lock,
-                                            session_actor{self}, lease_id,
-                                            member->handle,
-                                            st.options.lock_lease);
-      for (auto id : group)
-        st.piece_leases[id] = lease_id;
-      st.leases.emplace(lease_id, std::move(lease));
-      result.granted = true;
-      result.locked_by = member->user_id;
-      result.expires_at = expires_at;
-      result.piece_ids = group;
-      auto payload = sj::args(
-        "{\"pieceId\":" + std::to_string(piece_id) + ",\"pieceIds\":"
-        + ids_json(group) + ",\"userId\":" + sj::quote(member->user_id)
-        + ",\"username\":" + sj::quote(member->username) + ",\"expiresAt\":"
-        + sj::quote(util::iso8601(expires_at)) + '}');
-      broadcast(self, make_event(self, "PieceLocked", std::move(payload)));
-      return result;
-    },
-    [self](drag_atom, int32_t piece_id, double x, double y,
-           int32_t rotation) -> caf::result<uint64_t> {
-      auto& st = self->state;
-      auto member = caller(self);
-      if (member == nullptr)
-        return not_joined(self);
-      if (!valid_piece(self, piece_id))
-        return bad_piece(self, piece_id);
-      if (!finite(x) || !finite(y) || !model::valid_rotation(rotation)
-          || (rotation != 0 && !st.data.spec.rotation))
-        return make_error(errc::invalid_move,
-                          "coordinates must be finite and rotation one of "
-                          "the allowed values");
-      auto& piece = st.data.pieces[static_cast<size_t>(piece_id)];
-      if (piece.placed)
-        return make_error(errc::invalid_move, "piece "
-                                                + std::to_string(piece_id)
-                                                + " is already placed");
-      auto addr = sender_addr(self);
-      if (auto other = foreign_lease(self, piece_id, addr))
-        return make_error(errc::piece_locked, "piece "
-                                                + std::to_string(piece_id)
-                                                + " is held by "
-                                                + other->username);
-      if (auto own = lease_of(self, piece_id)) {
-        self->send(own->lock, renew_atom::value);
-        st.leases[st.piece_leases[piece_id]].expires_at
-          = util::now_ms() + st.options.lock_lease.count();
-      }
-      // A drag is a preview: it is shown to the others but changes no state;
-      // only the drop (MovePiece) is judged, clamped and stored.
-      x = std::clamp(x, 0.0, st.geo.table_width - st.geo.piece_width);
-      y = std::clamp(y, 0.0, st.geo.table_height - st.geo.piece_height);
-      auto payload = sj::args(
-        "{\"pieceId\":" + std::to_string(piece_id) + ",\"x\":" + sj::number(x)
-        + ",\"y\":" + sj::number(y) + ",\"rotation\":"
-        + std::to_string(rotation) + ",\"userId\":"
-        + sj::quote(member->user_id) + '}');
-      broadcast(self, make_event(self, "PieceDragged", std::move(payload)),
-                addr);
-      return st.data.version;
-    },
-    [self](move_atom, int32_t piece_id, double x, double y,
-           int32_t rotation) -> caf::result<move_result> {
-      auto& st = self->state;
-      auto member = caller(self);
-      if (member == nullptr)
-        return not_joined(self);
-      if (!valid_piece(self, piece_id))
-        return bad_piece(self, piece_id);
-      if (st.data.completed_at != 0)
-        return make_error(errc::invalid_move, "the puzzle is completed");
-      auto addr = sender_addr(self);
-      if (auto other = foreign_lease(self, piece_id, addr))
-        return make_error(errc::piece_locked, "piece "
-                                                + std::to_string(piece_id)
-                                                + " is held by "
-                                                + other->username);
-      auto outcome = model::apply_move(st.geo, st.data.pieces, piece_id, x, y,
-                                       rotation, st.data.spec.rotation, true);
-      if (outcome.error != errc::none)
-        return make_error(outcome.error,
-                          "coordinates must be finite numbers, the rotation "
-                          "one of the allowed values and the piece loose");
-      auto now = util::now_ms();
-      ++st.data.version;
-      if (st.data.started_at == 0)
-        st.data.started_at = now;
-      auto& moved = st.data.pieces[static_cast<size_t>(piece_id)];
-      bool completed_now = st.data.completed_at == 0
-                           && model::is_complete(st.data.pieces);
-      if (completed_now)
-        st.data.completed_at = now;
-      // A drop ends the mover's hold on its group.
-      if (lease_of(self, piece_id) != nullptr)
-        release_lease(self, st.piece_leases[piece_id], true);
-      drop_record record;
-      record.session_id = st.data.session_id;
-      record.version = st.data.version;
-      record.started_at = st.data.started_at;
-      record.completed_at = st.data.completed_at;
-      std::string pieces_json = "[";
-      for (size_t k = 0; k < outcome.group_members.size(); ++k) {
-        auto& p = st.data.pieces[static_cast<size_t>(
-          outcome.group_members[k])];
-        record.pieces.push_back(p);
-        if (k > 0)
-          pieces_json += ',';
-        pieces_json += sj::piece(p, nullptr);
-      }
-      pieces_json += ']';
-      // Extension: `pieces` carries every member of the moved group, since
-      // a group moves as one.
-      auto payload = sj::args(
-        "{\"pieceId\":" + std::to_string(piece_id) + ",\"x\":"
-        + sj::number(moved.x) + ",\"y\":" + sj::number(moved.y)
-        + ",\"rotation\":" + std::to_string(moved.rotation) + ",\"movedBy\":"
-        + sj::quote(member->user_id) + ",\"isCorrectlyPlaced\":"
-        + (moved.placed ? "true" : "false") + ",\"groupId\":"
-        + std::to_string(moved.group_id) + ",\"version\":"
-        + std::to_string(st.data.version) + ",\"pieces\":" + pieces_json
-        + '}');
-      broadcast(self, make_event(self, "PieceMoved", std::move(payload)));
-      if (outcome.joined) {
-        auto joined = sj::args("{\"groupId\":"
-                               + std::to_string(outcome.group_id)
-                               + ",\"pieceIds\":"
-                               + ids_json(outcome.group_members) + '}');
-        broadcast(self, make_event(self, "PiecesJoined", std::move(joined)));
-      }
-      if (completed_now) {
-        auto since = st.data.started_at != 0 ? st.data.started_at
-                                             : st.data.created_at;
-        std::string people = "[";
-        for (size_t k = 0; k < st.data.participants.size(); ++k) {
-          if (k > 0)
-            people += ',';
-          people += sj::participant_json(st.data.participants[k]);
+      },
+      [self](drag_atom, int32_t piece_id, double x, double y,
+             int32_t rotation) -> caf::result<uint64_t> {
+        auto& st = self->state;
+        auto member = caller(self);
+        if (member == nullptr) return not_joined(self);
+        if (!valid_piece(self, piece_id)) return bad_piece(self, piece_id);
+        if (!finite(x) || !finite(y) || !model::valid_rotation(rotation)
+            || (rotation != 0 && !st.data.spec.rotation))
+          return make_error(errc::invalid_move,
+                            "coordinates must be finite and rotation one of "
+                            "the allowed values");
+        auto& piece = st.data.pieces[static_cast<size_t>(piece_id)];
+        if (piece.placed)
+          return make_error(errc::invalid_move,
+                            "piece " + std::to_string(piece_id)
+                                + " is already placed");
+        auto addr = sender_addr(self);
+        if (auto other = foreign_lease(self, piece_id, addr))
+          return make_error(errc::piece_locked,
+                            "piece " + std::to_string(piece_id) + " is held by "
+                                + other->username);
+        if (auto own = lease_of(self, piece_id)) {
+          self->send(own->lock, renew_atom::value);
+          st.leases[st.piece_leases[piece_id]].expires_at
+              = util::now_ms() + st.options.lock_lease.count();
         }
-        people += ']';
-        auto done = sj::args(
-          "{\"completedAt\":" + sj::quote(util::iso8601(now))
-          + ",\"totalTime\":" + sj::quote(util::timespan(now - since))
-          + ",\"totalTimeMs\":" + std::to_string(now - since)
-          + ",\"participants\":" + people + '}');
-        broadcast(self, make_event(self, "PuzzleCompleted", std::move(done)));
-        log()->info("event=completed session={} pieces={}",
-                    st.data.session_id, st.data.pieces.size());
-      }
-      move_result result{true, moved.placed, st.data.version};
-      auto rp = self->make_response_promise<move_result>();
-      persist_then_reply(self, rp, std::move(record), result);
-      return rp;
-    },
-    [self](unlock_atom, int32_t piece_id) -> caf::result<bool> {
-      if (caller(self) == nullptr)
-        return not_joined(self);
-      if (!valid_piece(self, piece_id))
-        return bad_piece(self, piece_id);
-      auto lease = lease_of(self, piece_id);
-      if (lease == nullptr || lease->holder != sender_addr(self))
-        return make_error(errc::piece_not_held,
-                          "piece " + std::to_string(piece_id)
-                            + " is not held by this connection");
-      release_lease(self, self->state.piece_leases[piece_id], true);
-      return true;
-    },
-    [self](chat_atom, std::string& text) -> caf::result<bool> {
-      auto& st = self->state;
-      auto member = caller(self);
-      if (member == nullptr)
-        return not_joined(self);
-      if (text.size() > st.options.max_chat_bytes)
-        return make_error(errc::invalid_message,
-                          "a chat message has at most "
-                            + std::to_string(st.options.max_chat_code_points)
-                            + " characters");
-      auto trimmed = model::trim_unicode(text);
-      auto length = model::utf8_length(trimmed);
-      if (length < 1 || length > st.options.max_chat_code_points)
-        return make_error(errc::invalid_message,
-                          length < 0 ? std::string{"a chat message must be "
-                                                   "valid UTF-8"}
-                                     : "a chat message has 1 to "
-                                         + std::to_string(
-                                           st.options.max_chat_code_points)
-                                         + " characters (got "
-                                         + std::to_string(length) + ")");
-      chat_entry entry;
-      entry.id = util::new_uuid();
-      entry.user_id = member->user_id;
-      entry.username = member->username;
-      entry.message = std::move(trimmed);
-      entry.timestamp = util::now_ms();
-      st.data.chat.push_back(entry);
-      if (st.data.chat.size() > st.options.chat_history)
-        st.data.chat.erase(st.data.chat.begin(),
-                           st.data.chat.end()
-                             - static_cast<std::ptrdiff_t>(
-                               st.options.chat_history));
-      broadcast(self, make_event(self, "ChatMessageReceived",
-                                 sj::args(sj::chat_json(st.data.session_id,
-                                                        entry))));
-      auto rp = self->make_response_promise<bool>();
-      self->request(st.store, st.options.store_timeout, chat_atom::value,
-                    st.data.session_id, entry)
-        .then([rp](bool) mutable { rp.deliver(true); },
-              [rp](caf::error&) mutable {
-                rp.deliver(make_error(errc::internal,
-                                      "the message could not be stored"));
-              });
-      return rp;
-    },
-    [self](cursor_atom, double x, double y) -> caf::result<bool> {
-      auto member = caller(self);
-      if (member == nullptr)
-        return not_joined(self);
-      if (!finite(x) || !finite(y))
-        return make_error(errc::invalid_move,
-                          "cursor coordinates must be finite numbers");
-      // Throttle per connection: cursors are cosmetic, so extra updates are
-      // dropped rather than queued.
-      auto now = self->clock().now();
-      if (member->last_cursor
-          && now - *member->last_cursor < self->state.options.cursor_interval)
+        // A drag is a preview: it is shown to the others but changes no state;
+        // only the drop (MovePiece) is judged, clamped and stored.
+        x = std::clamp(x, 0.0, st.geo.table_width - st.geo.piece_width);
+        y = std::clamp(y, 0.0, st.geo.table_height - st.geo.piece_height);
+        auto payload
+            = sj::args("{\"pieceId\":" + std::to_string(piece_id)
+                       + ",\"x\":" + sj::number(x) + ",\"y\":" + sj::number(y)
+                       + ",\"rotation\":" + std::to_string(rotation)
+                       + ",\"userId\":" + sj::quote(member->user_id) + '}');
+        broadcast(self, make_event(self, "PieceDragged", std::move(payload)),
+                  addr);
+        return st.data.version;
+      },
+      [self](move_atom, int32_t piece_id, double x, double y,
+             int32_t rotation) -> caf::result<move_result> {
+        auto& st = self->state;
+        auto member = caller(self);
+        if (member == nullptr) return not_joined(self);
+        if (!valid_piece(self, piece_id)) return bad_piece(self, piece_id);
+        if (st.data.completed_at != 0)
+          return make_error(errc::invalid_move, "the puzzle is completed");
+        auto addr = sender_addr(self);
+        if (auto other = foreign_lease(self, piece_id, addr))
+          return make_error(errc::piece_locked,
+                            "piece " + std::to_string(piece_id) + " is held by "
+                                + other->username);
+        auto outcome = model::apply_move(st.geo, st.data.pieces, piece_id, x, y,
+                                         rotation, st.data.spec.rotation, true);
+        if (outcome.error != errc::none)
+          return make_error(outcome.error,
+                            "coordinates must be finite numbers, the rotation "
+                            "one of the allowed values and the piece loose");
+        auto now = util::now_ms();
+        ++st.data.version;
+        if (st.data.started_at == 0) st.data.started_at = now;
+        auto& moved = st.data.pieces[static_cast<size_t>(piece_id)];
+        bool completed_now
+            = st.data.completed_at == 0 && model::is_complete(st.data.pieces);
+        if (completed_now) st.data.completed_at = now;
+        // A drop ends the mover's hold on its group.
+        if (lease_of(self, piece_id) != nullptr)
+          release_lease(self, st.piece_leases[piece_id], true);
+        drop_record record;
+        record.session_id = st.data.session_id;
+        record.version = st.data.version;
+        record.started_at = st.data.started_at;
+        record.completed_at = st.data.completed_at;
+        std::string pieces_json = "[";
+        for (size_t k = 0; k < outcome.group_members.size(); ++k) {
+          auto& p
+              = st.data.pieces[static_cast<size_t>(outcome.group_members[k])];
+          record.pieces.push_back(p);
+          if (k > 0) pieces_json += ',';
+          pieces_json += sj::piece(p, nullptr);
+        }
+        pieces_json += ']';
+        // Extension: `pieces` carries every member of the moved group, since
+        // a group moves as one.
+        auto payload = sj::args(
+            "{\"pieceId\":" + std::to_string(piece_id)
+            + ",\"x\":" + sj::number(moved.x) + ",\"y\":" + sj::number(moved.y)
+            + ",\"rotation\":" + std::to_string(moved.rotation)
+            + ",\"movedBy\":" + sj::quote(member->user_id)
+            + ",\"isCorrectlyPlaced\":" + (moved.placed ? "true" : "false")
+            + ",\"groupId\":" + std::to_string(moved.group_id)
+            + ",\"version\":" + std::to_string(st.data.version)
+            + ",\"pieces\":" + pieces_json + '}');
+        broadcast(self, make_event(self, "PieceMoved", std::move(payload)));
+        if (outcome.joined) {
+          auto joined = sj::args(
+              "{\"groupId\":" + std::to_string(outcome.group_id)
+              + ",\"pieceIds\":" + ids_json(outcome.group_members) + '}');
+          broadcast(self, make_event(self, "PiecesJoined", std::move(joined)));
+        }
+        if (completed_now) {
+          auto since = st.data.started_at != 0 ? st.data.started_at
+                                               : st.data.created_at;
+          std::string people = "[";
+          for (size_t k = 0; k < st.data.participants.size(); ++k) {
+            if (k > 0) people += ',';
+            people += sj::participant_json(st.data.participants[k]);
+          }
+          people += ']';
+          auto done = sj::args(
+              "{\"completedAt\":" + sj::quote(util::iso8601(now))
+              + ",\"totalTime\":" + sj::quote(util::timespan(now - since))
+              + ",\"totalTimeMs\":" + std::to_string(now - since)
+              + ",\"participants\":" + people + '}');
+          broadcast(self, make_event(self, "PuzzleCompleted", std::move(done)));
+          log()->info("event=completed session={} pieces={}",
+                      st.data.session_id, st.data.pieces.size());
+        }
+        move_result result{true, moved.placed, st.data.version};
+        auto rp = self->make_response_promise<move_result>();
+        persist_then_reply(self, rp, std::move(record), result);
+        return rp;
+      },
+      [self](unlock_atom, int32_t piece_id) -> caf::result<bool> {
+        if (caller(self) == nullptr) return not_joined(self);
+        if (!valid_piece(self, piece_id)) return bad_piece(self, piece_id);
+        auto lease = lease_of(self, piece_id);
+        if (lease == nullptr || lease->holder != sender_addr(self))
+          return make_error(errc::piece_not_held,
+                            "piece " + std::to_string(piece_id)
+                                + " is not held by this connection");
+        release_lease(self, self->state.piece_leases[piece_id], true);
         return true;
-      member->last_cursor = now;
-      auto payload = sj::args("{\"userId\":" + sj::quote(member->user_id)
-                              + ",\"x\":" + sj::number(x) + ",\"y\":"
-                              + sj::number(y) + '}');
-      broadcast(self, make_event(self, "CursorMoved", std::move(payload)),
-                sender_addr(self));
-      return true;
-    },
-    [self](state_atom) -> std::string { return state_json(self); },
-    [self](summary_atom) -> session_summary {
-      return summarize(self->state.data);
-    },
-    [self](expire_atom, uint64_t lease_id) {
-      release_lease(self, lease_id, false);
-    },
-    [self](close_atom, std::string& reason) {
-      auto payload = sj::args(sj::quote(reason),
-                              sj::quote(std::string{
-                                to_code(errc::session_not_found)}));
-      broadcast(self, make_event(self, "Error", std::move(payload)));
-      // Not a normal exit: linked piece_lock actors end with the session.
-      self->quit(caf::exit_reason::user_shutdown);
-    },
+      },
+      [self](chat_atom, std::string& text) -> caf::result<bool> {
+        auto& st = self->state;
+        auto member = caller(self);
+        if (member == nullptr) return not_joined(self);
+        if (text.size() > st.options.max_chat_bytes)
+          return make_error(errc::invalid_message,
+                            "a chat message has at most "
+                                + std::to_string(st.options.max_chat_bytes)
+                                + " bytes");
+        auto trimmed = model::trim_unicode(text);
+        auto length = model::utf8_length(trimmed);
+        if (length < 1 || length > st.options.max_chat_code_points)
+          return make_error(
+              errc::invalid_message,
+              length < 0 ? std::string{"a chat message must be "
+                                       "valid UTF-8"}
+                         : "a chat message has 1 to "
+                      + std::to_string(st.options.max_chat_code_points)
+                      + " characters (got " + std::to_string(length) + ")");
+        chat_entry entry;
+        entry.id = util::new_uuid();
+        entry.user_id = member->user_id;
+        entry.username = member->username;
+        entry.message = std::move(trimmed);
+        entry.timestamp = util::now_ms();
+        st.data.chat.push_back(entry);
+        if (st.data.chat.size() > st.options.chat_history)
+          st.data.chat.erase(
+              st.data.chat.begin(),
+              st.data.chat.end()
+                  - static_cast<std::ptrdiff_t>(st.options.chat_history));
+        broadcast(
+            self,
+            make_event(self, "ChatMessageReceived",
+                       sj::args(sj::chat_json(st.data.session_id, entry))));
+        auto rp = self->make_response_promise<bool>();
+        self->request(st.store, st.options.store_timeout, chat_atom::value,
+                      st.data.session_id, entry)
+            .then(
+                [rp](bool) mutable {
+                  rp.deliver(true);
+                },
+                [rp](caf::error&) mutable {
+                  rp.deliver(make_error(errc::internal,
+                                        "the message could not be stored"));
+                });
+        return rp;
+      },
+      [self](cursor_atom, double x, double y) -> caf::result<bool> {
+        auto member = caller(self);
+        if (member == nullptr) return not_joined(self);
+        if (!finite(x) || !finite(y))
+          return make_error(errc::invalid_move,
+                            "cursor coordinates must be finite numbers");
+        // Throttle per connection: cursors are cosmetic, so extra updates are
+        // dropped rather than queued.
+        auto now = self->clock().now();
+        if (member->last_cursor
+            && now - *member->last_cursor < self->state.options.cursor_interval)
+          return true;
+        member->last_cursor = now;
+        auto payload
+            = sj::args("{\"userId\":" + sj::quote(member->user_id) + ",\"x\":"
+                       + sj::number(x) + ",\"y\":" + sj::number(y) + '}');
+        broadcast(self, make_event(self, "CursorMoved", std::move(payload)),
+                  sender_addr(self));
+        return true;
+      },
+      [self](state_atom) -> std::string {
+        return state_json(self);
+      },
+      [self](summary_atom) -> session_summary {
+        return summarize(self->state.data);
+      },
+      [self](expire_atom, uint64_t lease_id) {
+        release_lease(self, lease_id, false);
+      },
+      [self](close_atom, std::string& reason) {
+        auto payload = sj::args(
+            sj::quote(reason),
+            sj::quote(std::string{to_code(errc::session_not_found)}));
+        broadcast(self, make_event(self, "Error", std::move(payload)));
+        // Not a normal exit: linked piece_lock actors end with the session.
+        self->quit(caf::exit_reason::user_shutdown);
+      },
   };
 }
 

@@ -43,8 +43,8 @@ struct session_lease {
   caf::actor_addr holder;
   std::string user_id;
   std::string username;
-  int32_t piece_id = 0;          ///< The piece that was grabbed.
-  std::vector<int32_t> pieces;   ///< Its whole group at grab time.
+  int32_t piece_id = 0;        ///< The piece that was grabbed.
+  std::vector<int32_t> pieces; ///< Its whole group at grab time.
   unix_ms expires_at = 0;
   piece_lock_actor lock;
 };
@@ -59,7 +59,7 @@ struct session_actor_state {
   store_actor store;
   std::map<caf::actor_addr, session_member> members;
   std::unordered_map<uint64_t, session_lease> leases;
-  std::unordered_map<int32_t, uint64_t> piece_leases;  ///< piece -> lease
+  std::unordered_map<int32_t, uint64_t> piece_leases; ///< piece -> lease
   uint64_t next_lease_id = 1;
 };
 

@@ -42,20 +42,21 @@ using client_events_actor = caf::typed_actor<caf::reacts_to<session_event>>;
 /// - `(summary_atom)` -> `session_summary`.
 /// - `(expire_atom, lease_id)`: from a `piece_lock`; the lease ended.
 /// - `(close_atom, reason)`: the session was deleted; clients get `Error`.
-using session_actor = caf::typed_actor<
-  caf::replies_to<join_atom, user_identity, client_events_actor>::with<
-    std::string>,
-  caf::replies_to<leave_atom>::with<bool>,
-  caf::replies_to<lock_atom, int32_t>::with<lock_result>,
-  caf::replies_to<drag_atom, int32_t, double, double, int32_t>::with<uint64_t>,
-  caf::replies_to<move_atom, int32_t, double, double, int32_t>::with<
-    move_result>,
-  caf::replies_to<unlock_atom, int32_t>::with<bool>,
-  caf::replies_to<chat_atom, std::string>::with<bool>,
-  caf::replies_to<cursor_atom, double, double>::with<bool>,
-  caf::replies_to<state_atom>::with<std::string>,
-  caf::replies_to<summary_atom>::with<session_summary>,
-  caf::reacts_to<expire_atom, uint64_t>,
-  caf::reacts_to<close_atom, std::string>>;
+using session_actor
+    = caf::typed_actor<caf::replies_to<join_atom, user_identity,
+                                       client_events_actor>::with<std::string>,
+                       caf::replies_to<leave_atom>::with<bool>,
+                       caf::replies_to<lock_atom, int32_t>::with<lock_result>,
+                       caf::replies_to<drag_atom, int32_t, double, double,
+                                       int32_t>::with<uint64_t>,
+                       caf::replies_to<move_atom, int32_t, double, double,
+                                       int32_t>::with<move_result>,
+                       caf::replies_to<unlock_atom, int32_t>::with<bool>,
+                       caf::replies_to<chat_atom, std::string>::with<bool>,
+                       caf::replies_to<cursor_atom, double, double>::with<bool>,
+                       caf::replies_to<state_atom>::with<std::string>,
+                       caf::replies_to<summary_atom>::with<session_summary>,
+                       caf::reacts_to<expire_atom, uint64_t>,
+                       caf::reacts_to<close_atom, std::string>>;
 
 } // namespace puzzle

@@ -16,8 +16,7 @@ std::string quote(const std::string& text) {
 }
 
 std::string number(double value) {
-  if (!std::isfinite(value))
-    return "0";
+  if (!std::isfinite(value)) return "0";
   return nlohmann::json(value).dump();
 }
 
@@ -32,8 +31,7 @@ std::shared_ptr<const std::string> args(const std::string& payload) {
 
 std::shared_ptr<const std::string> args(const std::string& first,
                                         const std::string& second) {
-  return std::make_shared<const std::string>('[' + first + ',' + second
-                                             + ']');
+  return std::make_shared<const std::string>('[' + first + ',' + second + ']');
 }
 
 std::string piece(const model::piece_state& p, const std::string* locked_by) {
@@ -56,17 +54,17 @@ std::string piece(const model::piece_state& p, const std::string* locked_by) {
 }
 
 std::string participant_json(const participant& p) {
-  return "{\"userId\":" + quote(p.user_id) + ",\"username\":"
-         + quote(p.username) + ",\"color\":" + quote(p.color)
-         + ",\"joinedAt\":" + quote(util::iso8601(p.joined_at))
-         + ",\"online\":" + (p.online ? "true" : "false") + '}';
+  return "{\"userId\":" + quote(p.user_id)
+      + ",\"username\":" + quote(p.username) + ",\"color\":" + quote(p.color)
+      + ",\"joinedAt\":" + quote(util::iso8601(p.joined_at))
+      + ",\"online\":" + (p.online ? "true" : "false") + '}';
 }
 
 std::string chat_json(const std::string& session_id, const chat_entry& c) {
   return "{\"id\":" + quote(c.id) + ",\"sessionId\":" + quote(session_id)
-         + ",\"userId\":" + quote(c.user_id) + ",\"username\":"
-         + quote(c.username) + ",\"message\":" + quote(c.message)
-         + ",\"timestamp\":" + quote(util::iso8601(c.timestamp)) + '}';
+      + ",\"userId\":" + quote(c.user_id) + ",\"username\":" + quote(c.username)
+      + ",\"message\":" + quote(c.message)
+      + ",\"timestamp\":" + quote(util::iso8601(c.timestamp)) + '}';
 }
 
 namespace {
@@ -74,8 +72,7 @@ namespace {
 std::string edges_json(const model::piece_edges& e) {
   std::string out = "[";
   for (size_t i = 0; i < e.size(); ++i) {
-    if (i > 0)
-      out += ',';
+    if (i > 0) out += ',';
     out += std::to_string(static_cast<int>(e[i]));
   }
   out += ']';
@@ -102,9 +99,8 @@ std::string state(const session_state& st, const model::geometry& geo,
   out += st.is_public ? "true" : "false";
   out += ",\"version\":" + std::to_string(st.version);
   out += ",\"image\":{\"id\":" + quote(st.image.id) + ",\"url\":"
-         + quote(st.image.url) + ",\"width\":"
-         + std::to_string(st.image.width) + ",\"height\":"
-         + std::to_string(st.image.height) + '}';
+      + quote(st.image.url) + ",\"width\":" + std::to_string(st.image.width)
+      + ",\"height\":" + std::to_string(st.image.height) + '}';
   out += ",\"rows\":" + std::to_string(st.spec.rows);
   out += ",\"cols\":" + std::to_string(st.spec.cols);
   out += ",\"pieceCount\":" + std::to_string(piece_count);
@@ -113,9 +109,9 @@ std::string state(const session_state& st, const model::geometry& geo,
   out += ",\"rotation\":";
   out += st.spec.rotation ? "true" : "false";
   out += ",\"table\":{\"width\":" + number(geo.table_width)
-         + ",\"height\":" + number(geo.table_height) + '}';
-  out += ",\"board\":{\"x\":" + number(geo.board_x) + ",\"y\":"
-         + number(geo.board_y) + '}';
+      + ",\"height\":" + number(geo.table_height) + '}';
+  out += ",\"board\":{\"x\":" + number(geo.board_x)
+      + ",\"y\":" + number(geo.board_y) + '}';
   out += ",\"pieceWidth\":" + number(geo.piece_width);
   out += ",\"pieceHeight\":" + number(geo.piece_height);
   out += ",\"snapTolerance\":" + number(geo.snap_tolerance);
@@ -123,33 +119,28 @@ std::string state(const session_state& st, const model::geometry& geo,
   // -1 = blank, 0 = flat, so every client draws the same shapes.
   out += ",\"edges\":[";
   for (size_t i = 0; i < cut.size(); ++i) {
-    if (i > 0)
-      out += ',';
+    if (i > 0) out += ',';
     out += edges_json(cut[i]);
   }
   out += "],\"pieces\":[";
   for (size_t i = 0; i < st.pieces.size(); ++i) {
-    if (i > 0)
-      out += ',';
+    if (i > 0) out += ',';
     auto lock = locks.find(st.pieces[i].id);
     out += piece(st.pieces[i], lock == locks.end() ? nullptr : &lock->second);
   }
   out += "],\"participants\":[";
   for (size_t i = 0; i < st.participants.size(); ++i) {
-    if (i > 0)
-      out += ',';
+    if (i > 0) out += ',';
     out += participant_json(st.participants[i]);
   }
   out += "],\"chat\":[";
   for (size_t i = 0; i < st.chat.size(); ++i) {
-    if (i > 0)
-      out += ',';
+    if (i > 0) out += ',';
     out += chat_json(st.session_id, st.chat[i]);
   }
   out += "],\"completedPieces\":" + std::to_string(placed);
   out += ",\"completionPercentage\":"
-         + number(piece_count == 0 ? 0.0
-                                   : 100.0 * placed / piece_count);
+      + number(piece_count == 0 ? 0.0 : 100.0 * placed / piece_count);
   out += ",\"isCompleted\":";
   out += st.completed_at != 0 ? "true" : "false";
   out += ",\"createdAt\":" + optional_time(st.created_at);

@@ -16,8 +16,10 @@ session_summary summarize(const session_state& state) {
   out.piece_count = static_cast<int32_t>(state.pieces.size());
   out.placed_count = model::placed_count(state.pieces);
   out.participants_online = static_cast<int32_t>(
-    std::count_if(state.participants.begin(), state.participants.end(),
-                  [](const participant& p) { return p.online; }));
+      std::count_if(state.participants.begin(), state.participants.end(),
+                    [](const participant& p) {
+                      return p.online;
+                    }));
   out.is_completed = state.completed_at != 0;
   out.created_at = state.created_at;
   return out;

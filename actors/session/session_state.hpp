@@ -17,9 +17,9 @@ using unix_ms = int64_t;
 struct participant {
   std::string user_id;
   std::string username;
-  std::string color;  ///< CSS colour, stable per user within the session.
+  std::string color; ///< CSS colour, stable per user within the session.
   unix_ms joined_at = 0;
-  bool online = false;  ///< Runtime only: stored participants load offline.
+  bool online = false; ///< Runtime only: stored participants load offline.
 };
 
 /// One chat line; `message` is stored exactly as sent (after trimming).
@@ -56,10 +56,10 @@ struct session_state {
   uint64_t version = 0;
   std::vector<model::piece_state> pieces;
   std::vector<participant> participants;
-  std::vector<chat_entry> chat;  ///< Oldest first, at most the chat capacity.
+  std::vector<chat_entry> chat; ///< Oldest first, at most the chat capacity.
   unix_ms created_at = 0;
-  unix_ms started_at = 0;    ///< First accepted move.
-  unix_ms completed_at = 0;  ///< Set exactly once, when the last piece lands.
+  unix_ms started_at = 0;   ///< First accepted move.
+  unix_ms completed_at = 0; ///< Set exactly once, when the last piece lands.
 };
 
 /// What the lobby lists about a session.
@@ -83,25 +83,24 @@ session_summary summarize(const session_state& state);
 
 // -- CAF inspection: the binary form is the snapshot and migration payload --
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, participant& x) {
-  return f(caf::meta::type_name("participant"), x.user_id, x.username,
-           x.color, x.joined_at, x.online);
+  return f(caf::meta::type_name("participant"), x.user_id, x.username, x.color,
+           x.joined_at, x.online);
 }
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, chat_entry& x) {
   return f(caf::meta::type_name("chat_entry"), x.id, x.user_id, x.username,
            x.message, x.timestamp);
 }
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, image_ref& x) {
-  return f(caf::meta::type_name("image_ref"), x.id, x.url, x.width,
-           x.height);
+  return f(caf::meta::type_name("image_ref"), x.id, x.url, x.width, x.height);
 }
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, session_state& x) {
   return f(caf::meta::type_name("session_state"), x.schema_version,
            x.session_id, x.name, x.owner_id, x.is_public, x.image, x.spec,
@@ -109,26 +108,24 @@ typename Inspector::result_type inspect(Inspector& f, session_state& x) {
            x.started_at, x.completed_at);
 }
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, session_summary& x) {
   return f(caf::meta::type_name("session_summary"), x.session_id, x.name,
            x.owner_id, x.is_public, x.image, x.rows, x.cols, x.piece_count,
-           x.placed_count, x.participants_online, x.is_completed,
-           x.created_at);
+           x.placed_count, x.participants_online, x.is_completed, x.created_at);
 }
 
 } // namespace puzzle
 
 namespace puzzle::model {
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, puzzle_spec& x) {
-  return f(caf::meta::type_name("puzzle_spec"), x.image_width,
-           x.image_height, x.rows, x.cols, x.seed, x.rotation, x.snap_ratio,
-           x.table_factor);
+  return f(caf::meta::type_name("puzzle_spec"), x.image_width, x.image_height,
+           x.rows, x.cols, x.seed, x.rotation, x.snap_ratio, x.table_factor);
 }
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, piece_state& x) {
   return f(caf::meta::type_name("piece_state"), x.id, x.x, x.y, x.rotation,
            x.placed, x.group_id);

@@ -44,13 +44,11 @@ std::string new_uuid() {
 }
 
 bool is_uuid(const std::string& text) noexcept {
-  if (text.size() != 36)
-    return false;
+  if (text.size() != 36) return false;
   for (size_t i = 0; i < text.size(); ++i) {
     auto c = text[i];
     if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (c != '-')
-        return false;
+      if (c != '-') return false;
     } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')
                  || (c >= 'A' && c <= 'F'))) {
       return false;
@@ -62,7 +60,7 @@ bool is_uuid(const std::string& text) noexcept {
 int64_t now_ms() noexcept {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
-    .count();
+      .count();
 }
 
 std::string iso8601(int64_t unix_ms) {
@@ -78,8 +76,7 @@ std::string iso8601(int64_t unix_ms) {
 }
 
 std::string timespan(int64_t milliseconds) {
-  if (milliseconds < 0)
-    milliseconds = 0;
+  if (milliseconds < 0) milliseconds = 0;
   auto total_secs = milliseconds / 1000;
   auto days = total_secs / 86400;
   auto hours = (total_secs / 3600) % 24;
@@ -90,8 +87,7 @@ std::string timespan(int64_t milliseconds) {
   std::snprintf(buf, sizeof(buf), "%02lld:%02lld:%02lld.%07lld",
                 static_cast<long long>(hours), static_cast<long long>(mins),
                 static_cast<long long>(secs), static_cast<long long>(ticks));
-  if (days == 0)
-    return buf;
+  if (days == 0) return buf;
   return std::to_string(days) + '.' + buf; // .NET's "d.hh:mm:ss.fffffff"
 }
 

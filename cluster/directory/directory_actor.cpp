@@ -18,8 +18,9 @@ using self_ptr = directory_actor::stateful_pointer<directory_state>;
 std::shared_ptr<spdlog::logger> log() {
   static auto logger = [] {
     auto existing = spdlog::get("puzzle.cluster.directory");
-    return existing ? existing : spdlog::default_logger()->clone(
-             "puzzle.cluster.directory");
+    return existing
+        ? existing
+        : spdlog::default_logger()->clone("puzzle.cluster.directory");
   }();
   return logger;
 }
@@ -41,15 +42,13 @@ void ensure_active(self_ptr self, const std::string& id,
                    directory_state::activation_callback done) {
   auto& st = self->state;
   auto i = st.live.find(id);
-  if (i != st.live.end())
-    return done(i->second);
+  if (i != st.live.end()) return done(i->second);
   if (!util::is_uuid(id))
-    return done(make_error(errc::session_not_found,
-                           "session " + id + " not found"));
+    return done(
+        make_error(errc::session_not_found, "session " + id + " not found"));
   auto& waiting = st.loading[id];
   waiting.push_back(std::move(done));
-  if (waiting.size() > 1)
-    return;
+  if (waiting.size() > 1) return;
   auto finish = [self, id](caf::expected<session_actor> result) {
     auto callbacks = std::move(self->state.loading[id]);
     self->state.loading.erase(id);
@@ -57,17 +56,18 @@ void ensure_active(self_ptr self, const std::string& id,
       callback(result);
   };
   self->request(st.store, st.options.store_timeout, load_atom::value, id)
-    .then(
-      [self, finish](session_state& loaded) {
-        finish(activate(self, std::move(loaded)));
-      },
-      [finish](caf::error& err) { finish(std::move(err)); });
+      .then(
+          [self, finish](session_state& loaded) {
+            finish(activate(self, std::move(loaded)));
+          },
+          [finish](caf::error& err) {
+            finish(std::move(err));
+          });
 }
 
 /// `ensure_active` for handlers that answer through a promise.
-template <class Promise, class Then>
-void with_session(self_ptr self, const std::string& id, Promise rp,
-                  Then then) {
+template<class Promise, class Then>
+void with_session(self_ptr self, const std::string& id, Promise rp, Then then) {
   ensure_active(self, id,
                 [rp, then](caf::expected<session_actor> session) mutable {
                   if (session)
@@ -79,8 +79,8 @@ void with_session(self_ptr self, const std::string& id, Promise rp,
 
 } // namespace
 
-directory_actor::behavior_type
-directory(self_ptr self, store_actor store, directory_options options) {
+directory_actor::behavior_type directory(self_ptr self, store_actor store,
+                                         directory_options options) {
   self->state.store = std::move(store);
   self->state.options = std::move(options);
   // Sessions are not linked to the directory (one failing session must not
@@ -100,138 +100,151 @@ directory(self_ptr self, store_actor store, directory_options options) {
     }
   });
   return {
-    [self](lookup_atom, std::string& id) -> caf::result<session_actor> {
-      auto rp = self->make_response_promise<session_actor>();
-      with_session(self, id, rp,
-                   [rp](session_actor& session) mutable {
-                     rp.deliver(session);
-                   });
-      return rp;
-    },
-    [self](create_atom, create_request& req) -> caf::result<session_summary> {
-      auto& st = self->state;
-      model::puzzle_spec spec;
-      spec.image_width = req.image.width;
-      spec.image_height = req.image.height;
-      spec.rows = req.rows;
-      spec.cols = req.cols;
-      spec.seed = util::random_u64();
-      spec.rotation = req.rotation;
-      spec.snap_ratio = st.options.snap_ratio;
-      spec.table_factor = st.options.table_factor;
-      std::string why;
-      auto code = model::validate(spec, st.options.limits, why);
-      if (code != errc::none)
-        return make_error(code, why);
-      session_state state;
-      state.session_id = util::new_uuid();
-      state.name = std::move(req.name);
-      state.owner_id = req.owner.user_id;
-      state.is_public = req.is_public;
-      state.image = std::move(req.image);
-      state.spec = spec;
-      state.pieces = model::make_layout(spec, model::make_geometry(spec));
-      state.created_at = util::now_ms();
-      auto summary = summarize(state);
-      auto rp = self->make_response_promise<session_summary>();
-      // Answer only once the session is durable: a 201 must survive a crash.
-      self
-        ->request(st.store, st.options.store_timeout, put_atom::value, state)
-        .then(
-          [self, rp, state, summary](bool) mutable {
-            activate(self, std::move(state));
-            log()->info("event=created session={} pieces={}",
-                        summary.session_id, summary.piece_count);
-            rp.deliver(summary);
-          },
-          [rp](caf::error& err) mutable { rp.deliver(err); });
-      return rp;
-    },
-    [self](list_atom) -> caf::result<std::vector<session_summary>> {
-      auto rp = self->make_response_promise<std::vector<session_summary>>();
-      self
-        ->request(self->state.store, self->state.options.store_timeout,
-                  list_atom::value)
-        .then(
-          [self, rp](std::vector<session_summary>& stored) mutable {
-            // Live sessions know who is online; ask each, then merge.
-            auto result = std::make_shared<std::vector<session_summary>>(
-              std::move(stored));
-            auto pending = std::make_shared<size_t>(self->state.live.size());
-            if (*pending == 0) {
-              rp.deliver(std::move(*result));
-              return;
-            }
-            for (auto& [id, session] : self->state.live) {
-              auto merge = [rp, result, pending](
-                             session_summary* live) mutable {
-                if (live != nullptr) {
-                  for (auto& s : *result)
-                    if (s.session_id == live->session_id)
-                      s = *live;
-                }
-                if (--*pending == 0)
-                  rp.deliver(std::move(*result));
-              };
-              self->request(session, self->state.options.store_timeout,
-                            summary_atom::value)
-                .then([merge](session_summary& s) mutable { merge(&s); },
-                      [merge](caf::error&) mutable { merge(nullptr); });
-            }
-          },
-          [rp](caf::error& err) mutable { rp.deliver(err); });
-      return rp;
-    },
-    [self](state_atom, std::string& id) -> caf::result<std::string> {
-      auto rp = self->make_response_promise<std::string>();
-      with_session(self, id, rp, [self, rp](session_actor& session) mutable {
-        self
-          ->request(session, self->state.options.store_timeout,
-                    state_atom::value)
-          .then([rp](std::string& json) mutable { rp.deliver(json); },
-                [rp](caf::error& err) mutable { rp.deliver(err); });
-      });
-      return rp;
-    },
-    [self](delete_atom, std::string& id, std::string& requester,
-           bool is_admin) -> caf::result<bool> {
-      auto rp = self->make_response_promise<bool>();
-      auto timeout = self->state.options.store_timeout;
-      with_session(
-        self, id, rp,
-        [self, rp, id, requester, is_admin,
-         timeout](session_actor& session) mutable {
-          self->request(session, timeout, summary_atom::value)
-            .then(
-              [self, rp, id, requester, is_admin, session,
-               timeout](session_summary& s) mutable {
-                if (!is_admin && s.owner_id != requester) {
-                  rp.deliver(make_error(
-                    errc::forbidden,
-                    "only the owner or an admin deletes a session"));
-                  return;
-                }
-                self
-                  ->request(self->state.store, timeout, delete_atom::value,
-                            id)
-                  .then(
-                    [self, rp, id, session](bool removed) mutable {
-                      self->demonitor(session.address());
-                      self->state.live.erase(id);
-                      self->send(session, close_atom::value,
-                                 std::string{"the session was deleted"});
-                      log()->info("event=deleted session={}", id);
-                      rp.deliver(removed);
-                    },
-                    [rp](caf::error& err) mutable { rp.deliver(err); });
-              },
-              [rp](caf::error& err) mutable { rp.deliver(err); });
+      [self](lookup_atom, std::string& id) -> caf::result<session_actor> {
+        auto rp = self->make_response_promise<session_actor>();
+        with_session(self, id, rp, [rp](session_actor& session) mutable {
+          rp.deliver(session);
         });
-      return rp;
-    },
-    [self](stats_atom) {
-      return static_cast<int32_t>(self->state.live.size());
-    },
+        return rp;
+      },
+      [self](create_atom, create_request& req) -> caf::result<session_summary> {
+        auto& st = self->state;
+        model::puzzle_spec spec;
+        spec.image_width = req.image.width;
+        spec.image_height = req.image.height;
+        spec.rows = req.rows;
+        spec.cols = req.cols;
+        spec.seed = util::random_u64();
+        spec.rotation = req.rotation;
+        spec.snap_ratio = st.options.snap_ratio;
+        spec.table_factor = st.options.table_factor;
+        std::string why;
+        auto code = model::validate(spec, st.options.limits, why);
+        if (code != errc::none) return make_error(code, why);
+        session_state state;
+        state.session_id = util::new_uuid();
+        state.name = std::move(req.name);
+        state.owner_id = req.owner.user_id;
+        state.is_public = req.is_public;
+        state.image = std::move(req.image);
+        state.spec = spec;
+        state.pieces = model::make_layout(spec, model::make_geometry(spec));
+        state.created_at = util::now_ms();
+        auto summary = summarize(state);
+        auto rp = self->make_response_promise<session_summary>();
+        // Answer only once the session is durable: a 201 must survive a crash.
+        self->request(st.store, st.options.store_timeout, put_atom::value,
+                      state)
+            .then(
+                [self, rp, state, summary](bool) mutable {
+                  activate(self, std::move(state));
+                  log()->info("event=created session={} pieces={}",
+                              summary.session_id, summary.piece_count);
+                  rp.deliver(summary);
+                },
+                [rp](caf::error& err) mutable {
+                  rp.deliver(err);
+                });
+        return rp;
+      },
+      [self](list_atom) -> caf::result<std::vector<session_summary>> {
+        auto rp = self->make_response_promise<std::vector<session_summary>>();
+        self->request(self->state.store, self->state.options.store_timeout,
+                      list_atom::value)
+            .then(
+                [self, rp](std::vector<session_summary>& stored) mutable {
+                  // Live sessions know who is online; ask each, then merge.
+                  auto result = std::make_shared<std::vector<session_summary>>(
+                      std::move(stored));
+                  auto pending
+                      = std::make_shared<size_t>(self->state.live.size());
+                  if (*pending == 0) {
+                    rp.deliver(std::move(*result));
+                    return;
+                  }
+                  for (auto& [id, session] : self->state.live) {
+                    auto merge
+                        = [rp, result, pending](session_summary* live) mutable {
+                            if (live != nullptr) {
+                              for (auto& s : *result)
+                                if (s.session_id == live->session_id) s = *live;
+                            }
+                            if (--*pending == 0) rp.deliver(std::move(*result));
+                          };
+                    self->request(session, self->state.options.store_timeout,
+                                  summary_atom::value)
+                        .then(
+                            [merge](session_summary& s) mutable {
+                              merge(&s);
+                            },
+                            [merge](caf::error&) mutable {
+                              merge(nullptr);
+                            });
+                  }
+                },
+                [rp](caf::error& err) mutable {
+                  rp.deliver(err);
+                });
+        return rp;
+      },
+      [self](state_atom, std::string& id) -> caf::result<std::string> {
+        auto rp = self->make_response_promise<std::string>();
+        with_session(self, id, rp, [self, rp](session_actor& session) mutable {
+          self->request(session, self->state.options.store_timeout,
+                        state_atom::value)
+              .then(
+                  [rp](std::string& json) mutable {
+                    rp.deliver(json);
+                  },
+                  [rp](caf::error& err) mutable {
+                    rp.deliver(err);
+                  });
+        });
+        return rp;
+      },
+      [self](delete_atom, std::string& id, std::string& requester,
+             bool is_admin) -> caf::result<bool> {
+        auto rp = self->make_response_promise<bool>();
+        auto timeout = self->state.options.store_timeout;
+        with_session(
+            self, id, rp,
+            [self, rp, id, requester, is_admin,
+             timeout](session_actor& session) mutable {
+              self->request(session, timeout, summary_atom::value)
+                  .then(
+                      [self, rp, id, requester, is_admin, session,
+                       timeout](session_summary& s) mutable {
+                        if (!is_admin && s.owner_id != requester) {
+                          rp.deliver(make_error(
+                              errc::forbidden,
+                              "only the owner or an admin deletes a session"));
+                          return;
+                        }
+                        self->request(self->state.store, timeout,
+                                      delete_atom::value, id)
+                            .then(
+                                [self, rp, id, session](bool removed) mutable {
+                                  self->demonitor(session.address());
+                                  self->state.live.erase(id);
+                                  self->send(
+                                      session, close_atom::value,
+                                      std::string{"the session was deleted"});
+                                  log()->info("event=deleted session={}", id);
+                                  rp.deliver(removed);
+                                },
+                                [rp](caf::error& err) mutable {
+                                  rp.deliver(err);
+                                });
+                      },
+                      [rp](caf::error& err) mutable {
+                        rp.deliver(err);
+                      });
+            });
+        return rp;
+      },
+      [self](stats_atom) {
+        return static_cast<int32_t>(self->state.live.size());
+      },
   };
 }
 

@@ -30,9 +30,8 @@ struct directory_state {
 
   store_actor store;
   directory_options options;
-  std::map<std::string, session_actor> live;  ///< Sessions in memory.
-  using activation_callback
-    = std::function<void(caf::expected<session_actor>)>;
+  std::map<std::string, session_actor> live; ///< Sessions in memory.
+  using activation_callback = std::function<void(caf::expected<session_actor>)>;
   /// Lookups waiting for a session being loaded from the store, so that one
   /// session is never activated twice.
   std::map<std::string, std::vector<activation_callback>> loading;

@@ -80,8 +80,8 @@ int run(config::node_config& cfg, const sigset_t& stop_signals) {
   log->info("event=store_ready url={} migrations_applied={}", url, *migrated);
   auto store = persistence::spawn_store(sys, std::move(*db), settings.store,
                                         true, settings.limits.chat_history);
-  auto directory = sys.spawn(cluster::directory, store,
-                             directory_options_of(settings));
+  auto directory
+      = sys.spawn(cluster::directory, store, directory_options_of(settings));
 
   transports::auth::token_service tokens{settings.auth};
   if (settings.auth.jwt_secret.empty())
@@ -91,39 +91,49 @@ int run(config::node_config& cfg, const sigset_t& stop_signals) {
 
   auto routes = std::make_shared<transports::http::router>();
   auto hub = std::make_shared<transports::signalr::signalr_endpoint>(
-    sys, directory, tokens, settings, "/puzzlehub");
+      sys, directory, tokens, settings, "/puzzlehub");
   hub->register_routes(*routes);
   transports::http::server server{settings.http, routes};
+  // Upgraded sockets leave the HTTP server's count; the hub reports them so
+  // that http.max-connections covers every open socket.
+  server.count_upgraded([hub] {
+    return hub->open_connections();
+  });
 
   auto check_database = [&sys, store](transports::api::database_report done) {
     auto started = std::chrono::steady_clock::now();
     auto elapsed = [started] {
       return std::chrono::duration_cast<std::chrono::microseconds>(
-        std::chrono::steady_clock::now() - started);
+          std::chrono::steady_clock::now() - started);
     };
     transports::api::ask(
-      sys, store, std::chrono::seconds(5),
-      [done, elapsed](bool ok) {
-        done(ok, ok ? "the store answers" : "the store does not answer",
-             elapsed());
-      },
-      [done, elapsed](caf::error& err) {
-        done(false, message_of(err), elapsed());
-      },
-      ping_atom::value);
+        sys, store, std::chrono::seconds(5),
+        [done, elapsed](bool ok) {
+          done(ok, ok ? "the store answers" : "the store does not answer",
+               elapsed());
+        },
+        [done, elapsed](caf::error& err) {
+          done(false, message_of(err), elapsed());
+        },
+        ping_atom::value);
   };
-  transports::api::rest_context rest{
-    sys, directory, tokens, settings, check_database,
-    std::chrono::system_clock::now(),
-    [&server] { return server.open_connections(); }};
+  transports::api::rest_context rest{sys,
+                                     directory,
+                                     tokens,
+                                     settings,
+                                     check_database,
+                                     std::chrono::system_clock::now(),
+                                     [&server] {
+                                       return server.open_connections();
+                                     }};
   transports::api::register_rest_api(*routes, rest);
   auto files = std::make_shared<transports::http::static_files>(
-    settings.http.web_root);
-  routes->set_fallback(
-    [files](transports::http::request&& req, transports::http::route_match m,
-            transports::http::responder respond) {
-      (*files)(std::move(req), std::move(m), std::move(respond));
-    });
+      settings.http.web_root);
+  routes->set_fallback([files](transports::http::request&& req,
+                               transports::http::route_match m,
+                               transports::http::responder respond) {
+    (*files)(std::move(req), std::move(m), std::move(respond));
+  });
 
   if (auto ec = server.start()) {
     log->error("event=listen_failed bind={} port={} error={}",
@@ -149,11 +159,11 @@ int run(config::node_config& cfg, const sigset_t& stop_signals) {
   {
     caf::scoped_actor self{sys};
     self->request(store, std::chrono::seconds(10), ping_atom::value)
-      .receive([](bool) {},
-               [&log](caf::error& err) {
-                 log->error("event=final_flush_failed error={}",
-                            message_of(err));
-               });
+        .receive([](bool) {},
+                 [&log](caf::error& err) {
+                   log->error("event=final_flush_failed error={}",
+                              message_of(err));
+                 });
   }
   anon_send_exit(directory, caf::exit_reason::user_shutdown);
   anon_send_exit(store, caf::exit_reason::user_shutdown);
@@ -180,8 +190,7 @@ int main(int argc, char** argv) {
     std::cerr << "puzzle-node: " << config_error_text(err) << '\n';
     return exit_bad_config;
   }
-  if (cfg.cli_helptext_printed)
-    return EXIT_SUCCESS;
+  if (cfg.cli_helptext_printed) return EXIT_SUCCESS;
   if (auto err = cfg.finalize()) {
     std::cerr << "puzzle-node: " << config_error_text(err) << '\n';
     return exit_bad_config;

@@ -37,13 +37,11 @@ hub_connection::frame make_frame(std::string bytes) {
 class hub_port : public client_port {
 public:
   explicit hub_port(std::weak_ptr<hub_connection> conn)
-    : conn_(std::move(conn)) {
-  }
+      : conn_(std::move(conn)) {}
 
   send_status push_event(const session_event& ev) override {
     auto conn = conn_.lock();
-    if (!conn)
-      return send_status::closing;
+    if (!conn) return send_status::closing;
     // Every member of the session shares this frame: encoded once.
     auto bytes = ev.cache->get(wire_format::signalr_json, [&ev] {
       return make_frame(encode_invocation(ev.name, *ev.payload));
@@ -54,36 +52,31 @@ public:
   send_status push_result(const std::string& call_id,
                           std::shared_ptr<const std::string> json) override {
     auto conn = conn_.lock();
-    if (!conn)
-      return send_status::closing;
+    if (!conn) return send_status::closing;
     conn->take_target(call_id);
     if (!json || *json == "null")
       return conn->enqueue(make_frame(encode_completion_void(call_id)));
-    return conn->enqueue(
-      make_frame(encode_completion_result(call_id, *json)));
+    return conn->enqueue(make_frame(encode_completion_result(call_id, *json)));
   }
 
   send_status push_error(const std::string& call_id, errc code,
                          const std::string& message) override {
     auto conn = conn_.lock();
-    if (!conn)
-      return send_status::closing;
+    if (!conn) return send_status::closing;
     if (call_id.empty()) {
       // A non-blocking call has no completion: the contract's Error event.
-      auto args = session_json::args(session_json::quote(message),
-                                     session_json::quote(
-                                       std::string{to_code(code)}));
+      auto args
+          = session_json::args(session_json::quote(message),
+                               session_json::quote(std::string{to_code(code)}));
       return conn->enqueue(make_frame(encode_invocation("Error", *args)));
     }
     auto target = conn->take_target(call_id);
-    return conn->enqueue(make_frame(
-      encode_completion_error(call_id,
-                              hub_exception_text(target, code, message))));
+    return conn->enqueue(make_frame(encode_completion_error(
+        call_id, hub_exception_text(target, code, message))));
   }
 
   void close(const std::string& reason) override {
-    if (auto conn = conn_.lock())
-      conn->close_with(reason, false);
+    if (auto conn = conn_.lock()) conn->close_with(reason, false);
   }
 
 private:
@@ -96,24 +89,19 @@ hub_connection::hub_connection(beast::tcp_stream&& stream,
                                std::shared_ptr<signalr_endpoint> endpoint,
                                std::string connection_id, std::string token,
                                negotiated_identity identity)
-  : ws_(std::move(stream)),
-    endpoint_(std::move(endpoint)),
-    connection_id_(std::move(connection_id)),
-    token_(std::move(token)),
-    identity_(std::move(identity)),
-    reader_(endpoint_->settings().limits.max_message_bytes),
-    max_message_bytes_(endpoint_->settings().limits.max_message_bytes),
-    max_queue_bytes_(endpoint_->settings().limits.outbound_queue_bytes),
-    timer_(ws_.get_executor()) {
-}
+    : ws_(std::move(stream)), endpoint_(std::move(endpoint)),
+      connection_id_(std::move(connection_id)), token_(std::move(token)),
+      identity_(std::move(identity)),
+      reader_(endpoint_->settings().limits.max_message_bytes),
+      max_message_bytes_(endpoint_->settings().limits.max_message_bytes),
+      max_queue_bytes_(endpoint_->settings().limits.outbound_queue_bytes),
+      timer_(ws_.get_executor()) {}
 
 hub_connection::~hub_connection() {
-  if (client_)
-    caf::anon_send(client_, close_atom::value);
+  if (client_) caf::anon_send(client_, close_atom::value);
 }
 
-void hub_connection::start(
-  beast::http::request<beast::http::string_body> req) {
+void hub_connection::start(beast::http::request<beast::http::string_body> req) {
   auto& cfg = endpoint_->settings();
   // Beast enforces nothing on message size here: the read loop counts bytes
   // itself so that an oversized message is refused with a SignalR Close
@@ -125,18 +113,19 @@ void hub_connection::start(
   timeouts.idle_timeout = websocket::stream_base::none();
   timeouts.keep_alive_pings = false;
   ws_.set_option(timeouts);
-  ws_.set_option(websocket::stream_base::decorator(
-    [](websocket::response_type& res) {
-      res.set(beast::http::field::server, "puzzle-node");
-    }));
-  ws_.async_accept(req, beast::bind_front_handler(&hub_connection::on_accept,
-                                                  shared_from_this()));
+  ws_.set_option(
+      websocket::stream_base::decorator([](websocket::response_type& res) {
+        res.set(beast::http::field::server, "puzzle-node");
+      }));
+  ws_.async_accept(req,
+                   beast::bind_front_handler(&hub_connection::on_accept,
+                                             shared_from_this()));
 }
 
 void hub_connection::on_accept(beast::error_code ec) {
   if (ec) {
-    log()->debug("event=accept_failed connection={} error={}",
-                 connection_id_, ec.message());
+    log()->debug("event=accept_failed connection={} error={}", connection_id_,
+                 ec.message());
     return finish();
   }
   opened_ = last_received_ = last_sent_ = clock_type::now();
@@ -148,9 +137,9 @@ void hub_connection::do_read() {
   // Read in chunks so the size of one message is known before it is all
   // buffered (limits are enforced before allocation).
   auto chunk = std::min<uint64_t>(max_message_bytes_ + 1, 64 * 1024);
-  ws_.async_read_some(buffer_, static_cast<std::size_t>(chunk),
-                      beast::bind_front_handler(&hub_connection::on_read,
-                                                shared_from_this()));
+  ws_.async_read_some(
+      buffer_, static_cast<std::size_t>(chunk),
+      beast::bind_front_handler(&hub_connection::on_read, shared_from_this()));
 }
 
 void hub_connection::on_read(beast::error_code ec, std::size_t bytes) {
@@ -164,39 +153,36 @@ void hub_connection::on_read(beast::error_code ec, std::size_t bytes) {
   last_received_ = clock_type::now();
   message_bytes_ += bytes;
   if (message_bytes_ > max_message_bytes_) {
-    log()->info("event=message_too_big connection={} limit={}",
-                connection_id_, max_message_bytes_);
+    log()->info("event=message_too_big connection={} limit={}", connection_id_,
+                max_message_bytes_);
     buffer_.consume(buffer_.size());
     close_with("LIMIT_EXCEEDED: a message has at most "
-                 + std::to_string(max_message_bytes_)
-                 + " bytes (limits.max-message-bytes)",
+                   + std::to_string(max_message_bytes_)
+                   + " bytes (limits.max-message-bytes)",
                false);
     return;
   }
-  if (ws_.is_message_done())
-    message_bytes_ = 0;
+  if (ws_.is_message_done()) message_bytes_ = 0;
   auto data = buffer_.data();
   std::string_view chunk{static_cast<const char*>(data.data()), data.size()};
   if (reader_.append(chunk) == record_reader::status::limit_exceeded) {
     buffer_.consume(buffer_.size());
     close_with("LIMIT_EXCEEDED: a message has at most "
-                 + std::to_string(max_message_bytes_)
-                 + " bytes (limits.max-message-bytes)",
+                   + std::to_string(max_message_bytes_)
+                   + " bytes (limits.max-message-bytes)",
                false);
     return;
   }
   buffer_.consume(buffer_.size());
   while (auto record = reader_.next()) {
     handle_record(*record);
-    if (closed_ || closing_)
-      return;
+    if (closed_ || closing_) return;
   }
   do_read();
 }
 
 void hub_connection::handle_record(std::string_view record) {
-  if (!handshaken_)
-    return handle_handshake(record);
+  if (!handshaken_) return handle_handshake(record);
   auto msg = parse_message(record);
   if (auto call = std::get_if<invocation>(&msg))
     return handle_invocation(*call);
@@ -206,26 +192,25 @@ void hub_connection::handle_record(std::string_view record) {
     // The client ends the connection: close without a Close of our own.
     close_after_flush_ = true;
     closing_ = true;
-    if (!writing_)
-      start_close();
-    (void) closing;
+    if (!writing_) start_close();
+    (void)closing;
     return;
   }
   if (auto bad = std::get_if<parse_error>(&msg)) {
     // Unparseable: no invocation id to answer, so tell the client with the
     // contract's Error event and keep the connection.
     auto args = session_json::args(
-      session_json::quote("Invalid message format: " + bad->reason),
-      session_json::quote(std::string{to_code(errc::invalid_message)}));
+        session_json::quote("Invalid message format: " + bad->reason),
+        session_json::quote(std::string{to_code(errc::invalid_message)}));
     push_local(make_frame(encode_invocation("Error", *args)));
     return;
   }
   if (auto stream = std::get_if<stream_invocation>(&msg)) {
     push_local(make_frame(encode_completion_error(
-      stream->invocation_id,
-      "Failed to invoke '" + stream->target
-        + "' due to an error on the server. HubException: Method does not "
-          "exist.")));
+        stream->invocation_id,
+        "Failed to invoke '" + stream->target
+            + "' due to an error on the server. HubException: Method does not "
+              "exist.")));
     return;
   }
   // Completions, stream items, cancels, acks and sequences need no answer
@@ -245,15 +230,14 @@ void hub_connection::handle_handshake(std::string_view record) {
   // closes (close_atom from finish()).
   auto port = std::make_shared<hub_port>(weak_from_this());
   client_options options;
-  options.max_sessions = endpoint_->settings().limits.max_sessions_per_connection;
+  options.max_sessions
+      = endpoint_->settings().limits.max_sessions_per_connection;
   client_ = endpoint_->system().spawn(client_behavior, port,
-                                      endpoint_->directory(),
-                                      identity_.user, identity_.authenticated,
-                                      options);
+                                      endpoint_->directory(), identity_.user,
+                                      identity_.authenticated, options);
   std::string first = encode_handshake_response();
-  first += encode_invocation("Connected",
-                             *session_json::args(
-                               session_json::quote(connection_id_)));
+  first += encode_invocation(
+      "Connected", *session_json::args(session_json::quote(connection_id_)));
   push_local(make_frame(std::move(first)));
   log()->debug("event=connected connection={} user={}", connection_id_,
                identity_.user.user_id);
@@ -264,11 +248,11 @@ void hub_connection::handle_invocation(const invocation& call) {
   if (auto failure = std::get_if<hub_call_failure>(&decoded)) {
     if (call.invocation_id) {
       push_local(make_frame(encode_completion_error(
-        *call.invocation_id, failure->completion_error_text)));
+          *call.invocation_id, failure->completion_error_text)));
     } else {
       auto args = session_json::args(
-        session_json::quote(failure->completion_error_text),
-        session_json::quote(std::string{to_code(failure->code)}));
+          session_json::quote(failure->completion_error_text),
+          session_json::quote(std::string{to_code(failure->code)}));
       push_local(make_frame(encode_invocation("Error", *args)));
     }
     return;
@@ -284,16 +268,14 @@ void hub_connection::handle_invocation(const invocation& call) {
 std::string hub_connection::take_target(const std::string& invocation_id) {
   std::lock_guard<std::mutex> guard{targets_mtx_};
   auto i = targets_.find(invocation_id);
-  if (i == targets_.end())
-    return {};
+  if (i == targets_.end()) return {};
   auto target = std::move(i->second);
   targets_.erase(i);
   return target;
 }
 
 send_status hub_connection::enqueue(frame bytes) {
-  if (closing_)
-    return send_status::closing;
+  if (closing_) return send_status::closing;
   auto total = queued_bytes_.fetch_add(bytes->size()) + bytes->size();
   if (total > max_queue_bytes_) {
     log()->warn("event=slow_client connection={} queued_bytes={}",
@@ -322,14 +304,12 @@ void hub_connection::push(frame bytes) {
     return;
   }
   queue_.push_back(std::move(bytes));
-  if (!writing_)
-    do_write();
+  if (!writing_) do_write();
 }
 
 void hub_connection::do_write() {
   if (queue_.empty()) {
-    if (close_after_flush_)
-      start_close();
+    if (close_after_flush_) start_close();
     return;
   }
   writing_ = true;
@@ -341,9 +321,9 @@ void hub_connection::do_write() {
     write_buffers_.emplace_back(f->data(), f->size());
   ws_.text(true);
   last_sent_ = clock_type::now();
-  ws_.async_write(write_buffers_,
-                  beast::bind_front_handler(&hub_connection::on_write,
-                                            shared_from_this()));
+  ws_.async_write(
+      write_buffers_,
+      beast::bind_front_handler(&hub_connection::on_write, shared_from_this()));
 }
 
 void hub_connection::on_write(beast::error_code ec, std::size_t) {
@@ -362,21 +342,21 @@ void hub_connection::on_write(beast::error_code ec, std::size_t) {
 }
 
 void hub_connection::close_with(std::string error, bool allow_reconnect) {
-  net::post(ws_.get_executor(), [self = shared_from_this(),
-                                 error = std::move(error), allow_reconnect] {
-    if (self->closed_ || self->close_after_flush_)
-      return;
-    self->closing_ = true;
-    self->close_after_flush_ = true;
-    self->push_local(make_frame(encode_close(
-      error.empty() ? std::nullopt : std::optional<std::string_view>{error},
-      allow_reconnect)));
-  });
+  net::post(
+      ws_.get_executor(),
+      [self = shared_from_this(), error = std::move(error), allow_reconnect] {
+        if (self->closed_ || self->close_after_flush_) return;
+        self->closing_ = true;
+        self->close_after_flush_ = true;
+        self->push_local(make_frame(
+            encode_close(error.empty() ? std::nullopt
+                                       : std::optional<std::string_view>{error},
+                         allow_reconnect)));
+      });
 }
 
 void hub_connection::start_close() {
-  if (closed_)
-    return;
+  if (closed_) return;
   closed_ = true;
   timer_.cancel();
   beast::get_lowest_layer(ws_).expires_after(std::chrono::seconds(5));
@@ -395,16 +375,14 @@ void hub_connection::arm_keep_alive() {
 }
 
 void hub_connection::on_keep_alive(beast::error_code ec) {
-  if (ec || closed_)
-    return; // Cancelled: the connection is closing.
+  if (ec || closed_) return; // Cancelled: the connection is closing.
   auto& cfg = endpoint_->settings().signalr;
   auto now = clock_type::now();
   if (!handshaken_ && now - opened_ >= cfg.handshake_timeout) {
     log()->debug("event=handshake_timeout connection={}", connection_id_);
     close_after_flush_ = true;
     closing_ = true;
-    if (!writing_)
-      start_close();
+    if (!writing_) start_close();
     return;
   }
   if (now - last_received_ >= cfg.client_timeout) {
@@ -421,8 +399,7 @@ void hub_connection::on_keep_alive(beast::error_code ec) {
 }
 
 void hub_connection::finish() {
-  if (finished_)
-    return;
+  if (finished_) return;
   finished_ = true;
   closed_ = true;
   closing_ = true;

@@ -80,7 +80,7 @@ private:
   record_reader reader_;
   uint64_t max_message_bytes_;
   uint64_t max_queue_bytes_;
-  uint64_t message_bytes_ = 0;  ///< Of the WebSocket message being read.
+  uint64_t message_bytes_ = 0; ///< Of the WebSocket message being read.
   bool handshaken_ = false;
   bool finished_ = false;
 

@@ -36,16 +36,15 @@ void refuse(beast::tcp_stream&& stream, const http::request& req,
             std::string_view message) {
   auto conn = std::make_shared<beast::tcp_stream>(std::move(stream));
   auto res = std::make_shared<http::response>(
-    http::make_error(status, code, message, req));
+      http::make_error(status, code, message, req));
   res->keep_alive(false);
   conn->expires_after(std::chrono::seconds(5));
-  beast::http::async_write(*conn, *res,
-                           [conn, res](beast::error_code, std::size_t) {
-                             beast::error_code ignored;
-                             conn->socket().shutdown(
-                               boost::asio::ip::tcp::socket::shutdown_both,
-                               ignored);
-                           });
+  beast::http::async_write(
+      *conn, *res, [conn, res](beast::error_code, std::size_t) {
+        beast::error_code ignored;
+        conn->socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both,
+                                ignored);
+      });
 }
 
 } // namespace
@@ -55,19 +54,14 @@ signalr_endpoint::signalr_endpoint(caf::actor_system& sys,
                                    const auth::token_service& tokens,
                                    const config::settings& cfg,
                                    std::string path)
-  : sys_(sys),
-    directory_(std::move(directory)),
-    tokens_(tokens),
-    cfg_(cfg),
-    path_(std::move(path)) {
-}
+    : sys_(sys), directory_(std::move(directory)), tokens_(tokens), cfg_(cfg),
+      path_(std::move(path)) {}
 
-template <class Request>
+template<class Request>
 bool signalr_endpoint::identify(const Request& req, negotiated_identity& out,
                                 std::string& error) const {
   auto token = http::bearer_token(req);
-  if (!token)
-    token = http::query_param(target_of(req), "access_token");
+  if (!token) token = http::query_param(target_of(req), "access_token");
   if (!token || token->empty()) {
     if (!cfg_.auth.allow_anonymous) {
       error = "an access token is required";
@@ -100,89 +94,87 @@ void signalr_endpoint::drop_expired(clock_type::time_point now) {
 
 void signalr_endpoint::register_routes(http::router& routes) {
   auto self = shared_from_this();
-  routes.add(beast::http::verb::post, path_ + "/negotiate",
-             [self](http::request&& req, http::route_match,
-                    http::responder respond) {
-               negotiated_identity identity;
-               std::string error;
-               if (!self->identify(req, identity, error)) {
-                 respond(http::make_error(beast::http::status::unauthorized,
-                                          to_code(errc::unauthorized), error,
-                                          req));
-                 return;
-               }
-               // Missing negotiateVersion means version 0 (spec); anything
-               // above 1 gets our highest, 1.
-               int version = 0;
-               if (auto v = http::query_param(target_of(req),
-                                              "negotiateVersion"))
-                 version = (*v == "0") ? 0 : 1;
-               auto connection_id = util::new_uuid();
-               auto token = version >= 1 ? util::new_uuid() : connection_id;
-               auto now = clock_type::now();
-               {
-                 std::lock_guard<std::mutex> guard{self->mtx_};
-                 self->drop_expired(now);
-                 if (self->connections_.size()
-                     >= self->cfg_.http.max_connections) {
-                   respond(http::make_error(
-                     beast::http::status::service_unavailable,
-                     to_code(errc::limit_exceeded),
-                     "too many connections (http.max-connections)", req));
-                   return;
-                 }
-                 self->connections_[token] = pending_connection{
-                   connection_id, std::move(identity),
-                   now + self->cfg_.signalr.negotiate_ttl, false, {}};
-               }
-               respond(http::make_json(
-                 beast::http::status::ok,
-                 encode_negotiate_response(connection_id, token, version),
-                 req));
-             });
-  routes.add_upgrade(path_, [self](beast::tcp_stream&& stream,
-                                   http::request&& req) {
-    auto id = http::query_param(target_of(req), "id");
-    std::string token;
-    std::string connection_id;
-    negotiated_identity identity;
-    if (!id) {
-      // skipNegotiation: the connection is created on the fly.
-      std::string error;
-      if (!self->identify(req, identity, error))
-        return refuse(std::move(stream), req,
-                      beast::http::status::unauthorized,
-                      to_code(errc::unauthorized), error);
-      token = connection_id = util::new_uuid();
-      std::lock_guard<std::mutex> guard{self->mtx_};
-      self->connections_[token] = pending_connection{
-        connection_id, identity, clock_type::now(), true, {}};
-    } else {
-      std::lock_guard<std::mutex> guard{self->mtx_};
-      auto i = self->connections_.find(*id);
-      if (i == self->connections_.end())
-        return refuse(std::move(stream), req, beast::http::status::not_found,
-                      "NOT_FOUND", "No Connection with that ID");
-      if (i->second.connected)
-        return refuse(std::move(stream), req, beast::http::status::conflict,
-                      "CONFLICT",
-                      "a WebSocket is already open for this connection");
-      i->second.connected = true;
-      token = *id;
-      connection_id = i->second.connection_id;
-      identity = i->second.identity;
-    }
-    auto conn = std::make_shared<hub_connection>(std::move(stream), self,
-                                                 connection_id, token,
-                                                 std::move(identity));
-    {
-      std::lock_guard<std::mutex> guard{self->mtx_};
-      auto i = self->connections_.find(token);
-      if (i != self->connections_.end())
-        i->second.connection = conn;
-    }
-    conn->start(std::move(req));
-  });
+  routes.add(
+      beast::http::verb::post, path_ + "/negotiate",
+      [self](http::request&& req, http::route_match, http::responder respond) {
+        negotiated_identity identity;
+        std::string error;
+        if (!self->identify(req, identity, error)) {
+          respond(http::make_error(beast::http::status::unauthorized,
+                                   to_code(errc::unauthorized), error, req));
+          return;
+        }
+        // Missing negotiateVersion means version 0 (spec); anything
+        // above 1 gets our highest, 1.
+        int version = 0;
+        if (auto v = http::query_param(target_of(req), "negotiateVersion"))
+          version = (*v == "0") ? 0 : 1;
+        auto connection_id = util::new_uuid();
+        auto token = version >= 1 ? util::new_uuid() : connection_id;
+        auto now = clock_type::now();
+        {
+          std::lock_guard<std::mutex> guard{self->mtx_};
+          self->drop_expired(now);
+          if (self->connections_.size() >= self->cfg_.http.max_connections) {
+            respond(http::make_error(
+                beast::http::status::service_unavailable,
+                to_code(errc::limit_exceeded),
+                "too many connections (http.max-connections)", req));
+            return;
+          }
+          self->connections_[token]
+              = pending_connection{connection_id,
+                                   std::move(identity),
+                                   now + self->cfg_.signalr.negotiate_ttl,
+                                   false,
+                                   {}};
+        }
+        respond(http::make_json(
+            beast::http::status::ok,
+            encode_negotiate_response(connection_id, token, version), req));
+      });
+  routes.add_upgrade(
+      path_, [self](beast::tcp_stream&& stream, http::request&& req) {
+        auto id = http::query_param(target_of(req), "id");
+        std::string token;
+        std::string connection_id;
+        negotiated_identity identity;
+        if (!id) {
+          // skipNegotiation: the connection is created on the fly.
+          std::string error;
+          if (!self->identify(req, identity, error))
+            return refuse(std::move(stream), req,
+                          beast::http::status::unauthorized,
+                          to_code(errc::unauthorized), error);
+          token = connection_id = util::new_uuid();
+          std::lock_guard<std::mutex> guard{self->mtx_};
+          self->connections_[token] = pending_connection{
+              connection_id, identity, clock_type::now(), true, {}};
+        } else {
+          std::lock_guard<std::mutex> guard{self->mtx_};
+          auto i = self->connections_.find(*id);
+          if (i == self->connections_.end())
+            return refuse(std::move(stream), req,
+                          beast::http::status::not_found, "NOT_FOUND",
+                          "No Connection with that ID");
+          if (i->second.connected)
+            return refuse(std::move(stream), req, beast::http::status::conflict,
+                          "CONFLICT",
+                          "a WebSocket is already open for this connection");
+          i->second.connected = true;
+          token = *id;
+          connection_id = i->second.connection_id;
+          identity = i->second.identity;
+        }
+        auto conn = std::make_shared<hub_connection>(
+            std::move(stream), self, connection_id, token, std::move(identity));
+        {
+          std::lock_guard<std::mutex> guard{self->mtx_};
+          auto i = self->connections_.find(token);
+          if (i != self->connections_.end()) i->second.connection = conn;
+        }
+        conn->start(std::move(req));
+      });
 }
 
 void signalr_endpoint::connection_closed(const std::string& token) {
@@ -194,8 +186,7 @@ size_t signalr_endpoint::open_connections() const {
   std::lock_guard<std::mutex> guard{mtx_};
   size_t n = 0;
   for (auto& [token, pending] : connections_)
-    if (pending.connected)
-      ++n;
+    if (pending.connected) ++n;
   return n;
 }
 

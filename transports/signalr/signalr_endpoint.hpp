@@ -27,7 +27,7 @@ class hub_connection;
 /// Who a negotiated connection is, between negotiate and the WebSocket.
 struct negotiated_identity {
   user_identity user;
-  bool authenticated = false;  ///< From a verified token, not a guest.
+  bool authenticated = false; ///< From a verified token, not a guest.
 };
 
 /// The hub endpoint `/puzzlehub`: negotiate (v0 and v1), the WebSocket
@@ -73,7 +73,7 @@ private:
 
   /// Identity from `Authorization: Bearer` or `access_token`; an error
   /// text when a token was given but is invalid.
-  template <class Request>
+  template<class Request>
   bool identify(const Request& req, negotiated_identity& out,
                 std::string& error) const;
 

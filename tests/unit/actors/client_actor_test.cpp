@@ -23,8 +23,7 @@ using nlohmann::json;
 
 const std::string sid = default_session_id;
 
-client_command command(command_kind kind, std::string call_id,
-                       std::string session_id = sid) {
+client_command command(command_kind kind, std::string call_id, std::string session_id = sid) {
   client_command cmd;
   cmd.kind = kind;
   cmd.call_id = std::move(call_id);
@@ -38,8 +37,8 @@ client_command join_command(std::string call_id, std::string user_id = {}) {
   return cmd;
 }
 
-client_command piece_command(command_kind kind, std::string call_id,
-                             int32_t piece, double x = 0, double y = 0) {
+client_command piece_command(command_kind kind, std::string call_id, int32_t piece, double x = 0,
+                             double y = 0) {
   auto cmd = command(kind, std::move(call_id));
   cmd.piece_id = piece;
   cmd.x = x;
@@ -62,8 +61,7 @@ protected:
 
   void spawn_client(bool authenticated = false) {
     client = sys.spawn(client_behavior, client_port_ptr{port}, directory,
-                       user_identity{"u-client", "Client"}, authenticated,
-                       client_options{});
+                       user_identity{"u-client", "Client"}, authenticated, client_options{});
     track(client);
     sched.run();
   }
@@ -137,8 +135,7 @@ TEST_F(ClientActor, JoinGoesThroughTheDirectoryAndPushesTheResult) {
   EXPECT_EQ(state["participants"][0]["userId"], "u-client");
   EXPECT_EQ(state["participants"][0]["username"], "Client");
   EXPECT_EQ(state["participants"][0]["online"], true);
-  ASSERT_EQ(names_of(port->events),
-            std::vector<std::string>{"SessionStateUpdate"});
+  ASSERT_EQ(names_of(port->events), std::vector<std::string>{"SessionStateUpdate"});
   EXPECT_EQ(args_of(port->events[0])[0], state);
   EXPECT_TRUE(port->errors.empty());
   EXPECT_EQ(store_data->loads, 1u); // activated from the store
@@ -152,9 +149,8 @@ TEST_F(ClientActor, JoinGoesThroughTheDirectoryAndPushesTheResult) {
   EXPECT_EQ(lock["pieceIds"], json::array({2}));
   send(piece_command(command_kind::move, "move-1", 2, 10, 20));
   ASSERT_EQ(port->results.size(), 3u);
-  EXPECT_EQ(
-      json::parse(port->results[2].json),
-      json::parse(R"({"success":true,"isCorrectlyPlaced":false,"version":1})"));
+  EXPECT_EQ(json::parse(port->results[2].json),
+            json::parse(R"({"success":true,"isCorrectlyPlaced":false,"version":1})"));
   send(piece_command(command_kind::drag, "drag-1", 3, 5, 5));
   ASSERT_EQ(port->results.size(), 4u);
   EXPECT_EQ(port->results[3].call_id, "drag-1");
@@ -164,8 +160,7 @@ TEST_F(ClientActor, JoinGoesThroughTheDirectoryAndPushesTheResult) {
 
 TEST_F(ClientActor, JoinOfUnknownSessionIsSessionNotFound) {
   spawn_client();
-  send(
-      command(command_kind::join, "j", "2b1c0d9e-0000-4000-8000-000000000001"));
+  send(command(command_kind::join, "j", "2b1c0d9e-0000-4000-8000-000000000001"));
   ASSERT_EQ(port->errors.size(), 1u);
   EXPECT_EQ(port->errors[0].call_id, "j");
   EXPECT_EQ(port->errors[0].code, errc::session_not_found);
@@ -200,11 +195,9 @@ TEST_F(ClientActor, SessionEventsArePassedToThePort) {
   client_joins();
   auto session = bob_joins();
   ASSERT_TRUE(session);
-  ASSERT_TRUE(
-      ask<bool>(bob, session, chat_atom::value, std::string{"hi there"}));
+  ASSERT_TRUE(ask<bool>(bob, session, chat_atom::value, std::string{"hi there"}));
   ASSERT_EQ(names_of(port->events),
-            (std::vector<std::string>{"SessionStateUpdate", "UserJoined",
-                                      "ChatMessageReceived"}));
+            (std::vector<std::string>{"SessionStateUpdate", "UserJoined", "ChatMessageReceived"}));
   EXPECT_EQ(args_of(port->events[1])[0]["userId"], "u-bob");
   EXPECT_EQ(args_of(port->events[2])[0]["message"], "hi there");
 }
@@ -220,8 +213,7 @@ TEST_F(ClientActor, CloseLeavesEverySessionAndQuits) {
   caf::anon_send(client, close_atom::value);
   sched.run();
   auto evs = drain_events(bob);
-  ASSERT_EQ(names_of(evs),
-            (std::vector<std::string>{"PieceUnlocked", "UserLeft"}));
+  ASSERT_EQ(names_of(evs), (std::vector<std::string>{"PieceUnlocked", "UserLeft"}));
   EXPECT_EQ(args_of(evs[0])[0]["pieceId"], 1);
   EXPECT_EQ(args_of(evs[1])[0]["userId"], "u-client");
   EXPECT_TRUE(saw_down(bob, client.address()));
@@ -240,8 +232,7 @@ TEST_F(ClientActor, ExitOfTheClientActorReleasesItsLocks) {
   caf::anon_send_exit(client, caf::exit_reason::kill);
   sched.run();
   auto evs = drain_events(bob);
-  ASSERT_EQ(names_of(evs),
-            (std::vector<std::string>{"PieceUnlocked", "UserLeft"}));
+  ASSERT_EQ(names_of(evs), (std::vector<std::string>{"PieceUnlocked", "UserLeft"}));
   EXPECT_EQ(args_of(evs[0])[0]["pieceId"], 3);
   EXPECT_EQ(args_of(evs[1])[0]["userId"], "u-client");
   auto grab = ask<lock_result>(bob, session, lock_atom::value, int32_t{3});
@@ -303,10 +294,9 @@ TEST_F(ClientActor, LeaveCommandLeavesAndForgetsTheSession) {
 TEST_F(ClientActor, CloseLeavesEachSessionAsItself) {
   caf::scoped_actor fake_directory{sys};
   caf::scoped_actor fake_session{sys};
-  client
-      = sys.spawn(client_behavior, client_port_ptr{port},
-                  caf::actor_cast<directory_actor>(fake_directory),
-                  user_identity{"u-client", "Client"}, false, client_options{});
+  client = sys.spawn(client_behavior, client_port_ptr{port},
+                     caf::actor_cast<directory_actor>(fake_directory),
+                     user_identity{"u-client", "Client"}, false, client_options{});
   track(client);
   sched.run();
   caf::anon_send(client, join_command("j"));
@@ -337,8 +327,7 @@ TEST_F(ClientActor, CloseLeavesEachSessionAsItself) {
   fake_session->receive(
       [&](leave_atom) {
         got_leave = true;
-        leaving
-            = caf::actor_cast<caf::actor_addr>(fake_session->current_sender());
+        leaving = caf::actor_cast<caf::actor_addr>(fake_session->current_sender());
         return true;
       },
       caf::after(std::chrono::seconds(0)) >> [] {});
@@ -353,17 +342,14 @@ TEST_F(ClientActor, CloseLeavesEachSessionAsItself) {
 TEST_F(ClientActor, CommandsOnADeletedSessionAreSessionNotFound) {
   spawn_client();
   client_joins();
-  auto deleted = ask<bool>(bob, directory, delete_atom::value, sid,
-                           std::string{"u-owner"}, false);
+  auto deleted = ask<bool>(bob, directory, delete_atom::value, sid, std::string{"u-owner"}, false);
   ASSERT_TRUE(deleted && *deleted);
-  ASSERT_EQ(names_of(port->events),
-            (std::vector<std::string>{"SessionStateUpdate", "Error"}));
+  ASSERT_EQ(names_of(port->events), (std::vector<std::string>{"SessionStateUpdate", "Error"}));
   send(piece_command(command_kind::lock, "late", 0));
   ASSERT_EQ(port->errors.size(), 1u);
   EXPECT_EQ(port->errors[0].call_id, "late");
   EXPECT_EQ(port->errors[0].code, errc::session_not_found)
-      << "got " << to_code(port->errors[0].code) << ": "
-      << port->errors[0].message;
+      << "got " << to_code(port->errors[0].code) << ": " << port->errors[0].message;
 }
 
 } // namespace

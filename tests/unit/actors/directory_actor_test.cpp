@@ -58,8 +58,7 @@ protected:
     return n ? *n : -1;
   }
 
-  caf::expected<session_actor> lookup(caf::scoped_actor& who,
-                                      const std::string& id) {
+  caf::expected<session_actor> lookup(caf::scoped_actor& who, const std::string& id) {
     return ask<session_actor>(who, directory, lookup_atom::value, id);
   }
 
@@ -73,13 +72,11 @@ TEST_F(DirectoryActor, CreateRefusesMorePiecesThanTheLimit) {
                                       make_request(60, 100)); // 6000 pieces
   ASSERT_FALSE(created);
   EXPECT_EQ(code_of(created.error()), errc::limit_exceeded);
-  EXPECT_EQ(message_of(created.error()),
-            "pieces must be between 2 and 5000 (got 6000)");
+  EXPECT_EQ(message_of(created.error()), "pieces must be between 2 and 5000 (got 6000)");
   EXPECT_EQ(store_data->puts, 0u);
   EXPECT_TRUE(store_data->sessions.empty());
   EXPECT_EQ(live_sessions(), 0);
-  auto no_rows = ask<session_summary>(alice, directory, create_atom::value,
-                                      make_request(0, 4));
+  auto no_rows = ask<session_summary>(alice, directory, create_atom::value, make_request(0, 4));
   ASSERT_FALSE(no_rows);
   EXPECT_EQ(code_of(no_rows.error()), errc::invalid_argument);
   EXPECT_EQ(store_data->puts, 0u);
@@ -87,11 +84,9 @@ TEST_F(DirectoryActor, CreateRefusesMorePiecesThanTheLimit) {
 
 TEST_F(DirectoryActor, CreateAnswersOnlyOnceTheSessionIsStored) {
   store_data->hold_writes = true;
-  auto id
-      = send_request(alice, directory, create_atom::value, make_request(3, 4));
+  auto id = send_request(alice, directory, create_atom::value, make_request(3, 4));
   sched.run();
-  EXPECT_FALSE(take_reply<session_summary>(alice, id))
-      << "answered before durable";
+  EXPECT_FALSE(take_reply<session_summary>(alice, id)) << "answered before durable";
   ASSERT_EQ(store_data->puts, 1u);
   ASSERT_EQ(store_data->held.size(), 1u);
   EXPECT_EQ(live_sessions(), 0);
@@ -140,8 +135,7 @@ TEST_F(DirectoryActor, LookupOfUnknownSessionIsSessionNotFound) {
 TEST_F(DirectoryActor, ConcurrentLookupsActivateAStoredSessionOnce) {
   store_session(stored_id);
   store_data->hold_loads = true;
-  auto from_alice
-      = send_request(alice, directory, lookup_atom::value, stored_id);
+  auto from_alice = send_request(alice, directory, lookup_atom::value, stored_id);
   auto from_bob = send_request(bob, directory, lookup_atom::value, stored_id);
   sched.run();
   EXPECT_FALSE(take_reply<session_actor>(alice, from_alice));
@@ -176,8 +170,8 @@ TEST_F(DirectoryActor, DeleteByNonOwnerIsForbidden) {
   ASSERT_TRUE(session);
   join(bob, *session, "u-bob", "Bob");
   drain_events(bob);
-  auto denied = ask<bool>(alice, directory, delete_atom::value, stored_id,
-                          std::string{"u-bob"}, false);
+  auto denied
+      = ask<bool>(alice, directory, delete_atom::value, stored_id, std::string{"u-bob"}, false);
   ASSERT_FALSE(denied);
   EXPECT_EQ(code_of(denied.error()), errc::forbidden);
   EXPECT_EQ(store_data->sessions.count(stored_id), 1u);
@@ -193,14 +187,13 @@ TEST_F(DirectoryActor, DeleteByOwnerClosesTheSessionForItsMembers) {
   join(bob, *session, "u-bob", "Bob");
   drain_events(bob);
   bob->monitor(*session);
-  auto deleted = ask<bool>(alice, directory, delete_atom::value, stored_id,
-                           std::string{"u-owner"}, false);
+  auto deleted
+      = ask<bool>(alice, directory, delete_atom::value, stored_id, std::string{"u-owner"}, false);
   ASSERT_TRUE(deleted) << message_of(deleted.error());
   EXPECT_TRUE(*deleted);
   auto evs = drain_events(bob);
   ASSERT_EQ(names_of(evs), std::vector<std::string>{"Error"});
-  EXPECT_EQ(args_of(evs[0]),
-            json::array({"the session was deleted", "SESSION_NOT_FOUND"}));
+  EXPECT_EQ(args_of(evs[0]), json::array({"the session was deleted", "SESSION_NOT_FOUND"}));
   EXPECT_TRUE(saw_down(bob, session->address()));
   EXPECT_EQ(store_data->sessions.count(stored_id), 0u);
   EXPECT_EQ(live_sessions(), 0);
@@ -211,8 +204,8 @@ TEST_F(DirectoryActor, DeleteByOwnerClosesTheSessionForItsMembers) {
 
 TEST_F(DirectoryActor, AdminMayDeleteAnySession) {
   store_session(stored_id);
-  auto deleted = ask<bool>(alice, directory, delete_atom::value, stored_id,
-                           std::string{"u-admin"}, true);
+  auto deleted
+      = ask<bool>(alice, directory, delete_atom::value, stored_id, std::string{"u-admin"}, true);
   ASSERT_TRUE(deleted) << message_of(deleted.error());
   EXPECT_TRUE(*deleted);
   EXPECT_EQ(store_data->sessions.count(stored_id), 0u);
@@ -224,8 +217,7 @@ TEST_F(DirectoryActor, ListIsNewestFirstWithLiveParticipantCounts) {
   auto session = lookup(bob, stored_id);
   ASSERT_TRUE(session);
   join(bob, *session, "u-bob", "Bob");
-  auto list
-      = ask<std::vector<session_summary>>(alice, directory, list_atom::value);
+  auto list = ask<std::vector<session_summary>>(alice, directory, list_atom::value);
   ASSERT_TRUE(list) << message_of(list.error());
   ASSERT_EQ(list->size(), 2u);
   EXPECT_EQ((*list)[0].session_id, unknown_id);
@@ -240,8 +232,7 @@ TEST_F(DirectoryActor, StateOfAStoredSessionActivatesIt) {
   ASSERT_TRUE(state) << message_of(state.error());
   EXPECT_EQ(json::parse(*state)["sessionId"], stored_id);
   EXPECT_EQ(live_sessions(), 1);
-  auto missing
-      = ask<std::string>(alice, directory, state_atom::value, unknown_id);
+  auto missing = ask<std::string>(alice, directory, state_atom::value, unknown_id);
   ASSERT_FALSE(missing);
   EXPECT_EQ(code_of(missing.error()), errc::session_not_found);
 }

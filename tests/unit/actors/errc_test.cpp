@@ -34,8 +34,7 @@ TEST(Errc, EveryEnumeratorHasADistinctUpperCaseCode) {
   std::set<std::string_view> seen;
   for (auto x : all_errc) {
     auto code = puzzle::to_code(x);
-    EXPECT_TRUE(is_code_text(code))
-        << "'" << code << "' for " << int{static_cast<uint8_t>(x)};
+    EXPECT_TRUE(is_code_text(code)) << "'" << code << "' for " << int{static_cast<uint8_t>(x)};
     EXPECT_TRUE(seen.insert(code).second) << "duplicate code " << code;
     EXPECT_EQ(puzzle::to_string(x), code);
   }
@@ -119,8 +118,7 @@ TEST(Errc, RegisteredRendererNamesTheCode) {
   puzzle::register_message_types(cfg);
   cfg.set("scheduler.policy", caf::atom("testing"));
   caf::actor_system sys{cfg};
-  auto text
-      = sys.render(puzzle::make_error(errc::piece_locked, "piece 3 is held"));
+  auto text = sys.render(puzzle::make_error(errc::piece_locked, "piece 3 is held"));
   EXPECT_NE(text.find("PIECE_LOCKED"), std::string::npos) << text;
   EXPECT_NE(text.find("piece 3 is held"), std::string::npos) << text;
 }

@@ -28,9 +28,8 @@ protected:
   }
 
   void spawn_lock(std::chrono::milliseconds lease = 1'000ms) {
-    lock = sys.spawn(piece_lock, caf::actor_cast<session_actor>(session),
-                     lease_id, caf::actor_cast<client_events_actor>(*holder),
-                     lease);
+    lock = sys.spawn(piece_lock, caf::actor_cast<session_actor>(session), lease_id,
+                     caf::actor_cast<client_events_actor>(*holder), lease);
     track(lock);
     session->monitor(lock);
     sched.run();
@@ -120,8 +119,8 @@ TEST_F(PieceLockActor, HolderAlreadyGoneAtGrabReportsAtOnce) {
         auto gone = caf::actor_cast<client_events_actor>(*holder);
         holder.reset();
         sched.run();
-        lock = sys.spawn(piece_lock, caf::actor_cast<session_actor>(session),
-                         lease_id, gone, std::chrono::milliseconds{1'000});
+        lock = sys.spawn(piece_lock, caf::actor_cast<session_actor>(session), lease_id, gone,
+                         std::chrono::milliseconds{1'000});
         track(lock);
         sched.run();
         std::exit(expiries() == std::vector<uint64_t>{lease_id} ? 0 : 1);

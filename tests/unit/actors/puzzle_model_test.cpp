@@ -17,8 +17,8 @@ namespace {
 constexpr double k_inf = std::numeric_limits<double>::infinity();
 constexpr double k_nan = std::numeric_limits<double>::quiet_NaN();
 
-puzzle_spec make_spec(int32_t width, int32_t height, int32_t rows, int32_t cols,
-                      uint64_t seed = 1, bool rotation = false) {
+puzzle_spec make_spec(int32_t width, int32_t height, int32_t rows, int32_t cols, uint64_t seed = 1,
+                      bool rotation = false) {
   puzzle_spec spec;
   spec.image_width = width;
   spec.image_height = height;
@@ -56,16 +56,14 @@ std::vector<piece_state> loose(const geometry& geo) {
   return pieces;
 }
 
-void put(std::vector<piece_state>& pieces, int32_t id, double x, double y,
-         int32_t rotation = 0) {
+void put(std::vector<piece_state>& pieces, int32_t id, double x, double y, int32_t rotation = 0) {
   auto& p = pieces[static_cast<size_t>(id)];
   p.x = x;
   p.y = y;
   p.rotation = rotation;
 }
 
-void group(std::vector<piece_state>& pieces, std::vector<int32_t> ids,
-           int32_t group_id) {
+void group(std::vector<piece_state>& pieces, std::vector<int32_t> ids, int32_t group_id) {
   for (auto id : ids)
     pieces[static_cast<size_t>(id)].group_id = group_id;
 }
@@ -74,21 +72,18 @@ const piece_state& at(const std::vector<piece_state>& pieces, int32_t id) {
   return pieces[static_cast<size_t>(id)];
 }
 
-bool same(const std::vector<piece_state>& a,
-          const std::vector<piece_state>& b) {
+bool same(const std::vector<piece_state>& a, const std::vector<piece_state>& b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i)
-    if (a[i].id != b[i].id || a[i].x != b[i].x || a[i].y != b[i].y
-        || a[i].rotation != b[i].rotation || a[i].placed != b[i].placed
-        || a[i].group_id != b[i].group_id)
+    if (a[i].id != b[i].id || a[i].x != b[i].x || a[i].y != b[i].y || a[i].rotation != b[i].rotation
+        || a[i].placed != b[i].placed || a[i].group_id != b[i].group_id)
       return false;
   return true;
 }
 
 // The cut algorithm as documented in puzzle_model.cpp, written again from
 // the description: what a client would do to redraw the cut.
-std::vector<piece_edges> reference_cut(int32_t rows, int32_t cols,
-                                       uint64_t seed) {
+std::vector<piece_edges> reference_cut(int32_t rows, int32_t cols, uint64_t seed) {
   uint64_t state = seed;
   auto next = [&state] {
     state += 0x9E3779B97F4A7C15ULL;
@@ -97,9 +92,8 @@ std::vector<piece_edges> reference_cut(int32_t rows, int32_t cols,
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
     return z ^ (z >> 31);
   };
-  std::vector<piece_edges> cut(
-      static_cast<size_t>(rows * cols),
-      piece_edges{edge::flat, edge::flat, edge::flat, edge::flat});
+  std::vector<piece_edges> cut(static_cast<size_t>(rows * cols),
+                               piece_edges{edge::flat, edge::flat, edge::flat, edge::flat});
   auto idx = [cols](int32_t r, int32_t c) {
     return static_cast<size_t>(r * cols + c);
   };
@@ -175,14 +169,10 @@ TEST(PuzzleModel, CutMatchesPublishedSplitmix64ValuesForSeedZero) {
   // edge 0|1, edge 2|3, edge 0/2, edge 1/3.
   auto cut = make_cut(2, 2, 0);
   ASSERT_EQ(cut.size(), 4u);
-  EXPECT_EQ(cut[0],
-            (piece_edges{edge::flat, edge::tab, edge::blank, edge::flat}));
-  EXPECT_EQ(cut[1],
-            (piece_edges{edge::flat, edge::flat, edge::tab, edge::blank}));
-  EXPECT_EQ(cut[2],
-            (piece_edges{edge::tab, edge::blank, edge::flat, edge::flat}));
-  EXPECT_EQ(cut[3],
-            (piece_edges{edge::blank, edge::flat, edge::flat, edge::tab}));
+  EXPECT_EQ(cut[0], (piece_edges{edge::flat, edge::tab, edge::blank, edge::flat}));
+  EXPECT_EQ(cut[1], (piece_edges{edge::flat, edge::flat, edge::tab, edge::blank}));
+  EXPECT_EQ(cut[2], (piece_edges{edge::tab, edge::blank, edge::flat, edge::flat}));
+  EXPECT_EQ(cut[3], (piece_edges{edge::blank, edge::flat, edge::flat, edge::tab}));
 }
 
 TEST(PuzzleModel, CutFollowsTheDocumentedAlgorithm) {
@@ -245,8 +235,8 @@ TEST(PuzzleModel, LayoutKeepsPiecesOffTheBoardWhenTheTableAllows) {
   int left = 0, right = 0, above = 0, below = 0;
   for (const auto& p : make_layout(spec, geo)) {
     auto box = cell_extent(geo, p.rotation);
-    bool overlaps = p.x < board_right && p.x + box.width > geo.board_x
-        && p.y < board_bottom && p.y + box.height > geo.board_y;
+    bool overlaps = p.x < board_right && p.x + box.width > geo.board_x && p.y < board_bottom
+        && p.y + box.height > geo.board_y;
     EXPECT_FALSE(overlaps) << p.id << " at " << p.x << "," << p.y;
     left += p.x + box.width <= geo.board_x;
     right += p.x >= board_right;
@@ -310,39 +300,32 @@ TEST(PuzzleModel, ValidateAcceptsFiveThousandPieces) {
 
 TEST(PuzzleModel, ValidateRefusesFiveThousandAndOnePieces) {
   std::string msg;
-  EXPECT_EQ(validate(make_spec(4000, 3000, 3, 1667), {}, msg),
-            errc::limit_exceeded);
+  EXPECT_EQ(validate(make_spec(4000, 3000, 3, 1667), {}, msg), errc::limit_exceeded);
   EXPECT_EQ(msg, "pieces must be between 2 and 5000 (got 5001)");
 }
 
 TEST(PuzzleModel, ValidateRefusesZeroOrNegativeRowsAndCols) {
   std::string msg;
-  EXPECT_EQ(validate(make_spec(400, 300, 0, 10), {}, msg),
-            errc::invalid_argument);
+  EXPECT_EQ(validate(make_spec(400, 300, 0, 10), {}, msg), errc::invalid_argument);
   EXPECT_EQ(msg, "rows must be at least 1 (got 0)");
-  EXPECT_EQ(validate(make_spec(400, 300, 10, -3), {}, msg),
-            errc::invalid_argument);
+  EXPECT_EQ(validate(make_spec(400, 300, 10, -3), {}, msg), errc::invalid_argument);
   EXPECT_EQ(msg, "cols must be at least 1 (got -3)");
 }
 
 TEST(PuzzleModel, ValidateComputesPieceCountWithoutOverflow) {
   // 4 * 1073741849 = 2^32 + 100: in 32 bits it would wrap to an allowed 100.
   std::string msg;
-  EXPECT_EQ(validate(make_spec(400, 300, 4, 1073741849), {}, msg),
-            errc::limit_exceeded);
+  EXPECT_EQ(validate(make_spec(400, 300, 4, 1073741849), {}, msg), errc::limit_exceeded);
   EXPECT_EQ(msg, "pieces must be between 2 and 5000 (got 4294967396)");
-  EXPECT_EQ(validate(make_spec(400, 300, INT32_MAX, INT32_MAX), {}, msg),
-            errc::limit_exceeded);
+  EXPECT_EQ(validate(make_spec(400, 300, INT32_MAX, INT32_MAX), {}, msg), errc::limit_exceeded);
   EXPECT_EQ(msg, "pieces must be between 2 and 5000 (got 4611686014132420609)");
 }
 
 TEST(PuzzleModel, ValidateRefusesRowsOrColsAboveMaxSide) {
   std::string msg;
-  EXPECT_EQ(validate(make_spec(400, 300, 201, 2), {}, msg),
-            errc::limit_exceeded);
+  EXPECT_EQ(validate(make_spec(400, 300, 201, 2), {}, msg), errc::limit_exceeded);
   EXPECT_EQ(msg, "rows must be at most 200 (got 201)");
-  EXPECT_EQ(validate(make_spec(400, 300, 2, 201), {}, msg),
-            errc::limit_exceeded);
+  EXPECT_EQ(validate(make_spec(400, 300, 2, 201), {}, msg), errc::limit_exceeded);
   EXPECT_EQ(msg, "cols must be at most 200 (got 201)");
   EXPECT_EQ(validate(make_spec(400, 300, 25, 200), {}, msg), errc::none);
 }
@@ -351,11 +334,9 @@ TEST(PuzzleModel, ValidateChecksImageSides) {
   std::string msg;
   EXPECT_EQ(validate(make_spec(0, 300, 2, 2), {}, msg), errc::invalid_argument);
   EXPECT_EQ(msg, "image width must be at least 1 (got 0)");
-  EXPECT_EQ(validate(make_spec(400, -1, 2, 2), {}, msg),
-            errc::invalid_argument);
+  EXPECT_EQ(validate(make_spec(400, -1, 2, 2), {}, msg), errc::invalid_argument);
   EXPECT_EQ(msg, "image height must be at least 1 (got -1)");
-  EXPECT_EQ(validate(make_spec(16385, 300, 2, 2), {}, msg),
-            errc::limit_exceeded);
+  EXPECT_EQ(validate(make_spec(16385, 300, 2, 2), {}, msg), errc::limit_exceeded);
   EXPECT_EQ(msg, "image width must be at most 16384 (got 16385)");
   EXPECT_EQ(validate(make_spec(1, 16384, 2, 2), {}, msg), errc::none);
 }
@@ -367,15 +348,13 @@ TEST(PuzzleModel, ValidateRefusesNonFiniteOrSillyRatios) {
     auto s = spec;
     s.snap_ratio = bad;
     EXPECT_EQ(validate(s, {}, msg), errc::invalid_argument) << bad;
-    EXPECT_EQ(msg.rfind("snap_ratio must be between 0 and 0.5 (got ", 0), 0u)
-        << msg;
+    EXPECT_EQ(msg.rfind("snap_ratio must be between 0 and 0.5 (got ", 0), 0u) << msg;
   }
   for (double bad : {k_nan, k_inf, -k_inf, 0.0, 0.99, 16.5}) {
     auto s = spec;
     s.table_factor = bad;
     EXPECT_EQ(validate(s, {}, msg), errc::invalid_argument) << bad;
-    EXPECT_EQ(msg.rfind("table_factor must be between 1 and 16 (got ", 0), 0u)
-        << msg;
+    EXPECT_EQ(msg.rfind("table_factor must be between 1 and 16 (got ", 0), 0u) << msg;
   }
   spec.table_factor = 1.0;
   spec.snap_ratio = 0.0;
@@ -389,15 +368,12 @@ TEST(PuzzleModel, ValidateUsesTheConfiguredLimits) {
   limits.max_side = 3;
   limits.max_image_side = 500;
   std::string msg;
-  EXPECT_EQ(validate(make_spec(400, 300, 1, 3), limits, msg),
-            errc::limit_exceeded);
+  EXPECT_EQ(validate(make_spec(400, 300, 1, 3), limits, msg), errc::limit_exceeded);
   EXPECT_EQ(msg, "pieces must be between 4 and 9 (got 3)");
   EXPECT_EQ(validate(make_spec(400, 300, 3, 3), limits, msg), errc::none);
-  EXPECT_EQ(validate(make_spec(400, 300, 4, 2), limits, msg),
-            errc::limit_exceeded);
+  EXPECT_EQ(validate(make_spec(400, 300, 4, 2), limits, msg), errc::limit_exceeded);
   EXPECT_EQ(msg, "rows must be at most 3 (got 4)");
-  EXPECT_EQ(validate(make_spec(501, 300, 2, 2), limits, msg),
-            errc::limit_exceeded);
+  EXPECT_EQ(validate(make_spec(501, 300, 2, 2), limits, msg), errc::limit_exceeded);
   EXPECT_EQ(msg, "image width must be at most 500 (got 501)");
 }
 
@@ -517,34 +493,29 @@ protected:
 
 TEST_F(ClampedGroup, StopsAtTheLeftEdge) {
   // Dragging piece 1 far left: piece 0, 100 px to its left, stops at x = 0.
-  EXPECT_EQ(apply_move(geo, pieces, 1, -500, 200, 0, false, false).error,
-            errc::none);
+  EXPECT_EQ(apply_move(geo, pieces, 1, -500, 200, 0, false, false).error, errc::none);
   expect_group_at(0, 200);
 }
 
 TEST_F(ClampedGroup, StopsAtTheRightEdge) {
   // Table 800, piece 100: piece 1 may reach x = 700, so piece 0 x = 600.
-  EXPECT_EQ(apply_move(geo, pieces, 0, 1e9, 200, 0, false, false).error,
-            errc::none);
+  EXPECT_EQ(apply_move(geo, pieces, 0, 1e9, 200, 0, false, false).error, errc::none);
   expect_group_at(600, 200);
 }
 
 TEST_F(ClampedGroup, StopsAtTheTopEdge) {
-  EXPECT_EQ(apply_move(geo, pieces, 4, 100, -1, 0, false, false).error,
-            errc::none);
+  EXPECT_EQ(apply_move(geo, pieces, 4, 100, -1, 0, false, false).error, errc::none);
   expect_group_at(100, 0);
 }
 
 TEST_F(ClampedGroup, StopsAtTheBottomEdge) {
   // Table 600, piece 100: piece 4 may reach y = 500, so piece 0 y = 400.
-  EXPECT_EQ(apply_move(geo, pieces, 1, 250, 590, 0, false, false).error,
-            errc::none);
+  EXPECT_EQ(apply_move(geo, pieces, 1, 250, 590, 0, false, false).error, errc::none);
   expect_group_at(150, 400);
 }
 
 TEST_F(ClampedGroup, StopsInTheCornerWhenBothAxesOverflow) {
-  EXPECT_EQ(apply_move(geo, pieces, 0, -1e300, 1e300, 0, false, true).error,
-            errc::none);
+  EXPECT_EQ(apply_move(geo, pieces, 0, -1e300, 1e300, 0, false, true).error, errc::none);
   expect_group_at(0, 400);
 }
 
@@ -566,8 +537,7 @@ TEST(PuzzleModel, NonFiniteCoordinatesAreRefusedAndChangeNothing) {
   auto pieces = loose(geo);
   const auto before = pieces;
   const std::pair<double, double> bad[]
-      = {{k_nan, 10}, {10, k_nan},  {k_inf, 10},
-         {10, k_inf}, {-k_inf, 10}, {10, -k_inf}};
+      = {{k_nan, 10}, {10, k_nan}, {k_inf, 10}, {10, k_inf}, {-k_inf, 10}, {10, -k_inf}};
   for (auto [x, y] : bad)
     for (bool snap : {false, true}) {
       auto out = apply_move(geo, pieces, 3, x, y, 0, true, snap);
@@ -581,10 +551,8 @@ TEST(PuzzleModel, UnknownPieceIsRefused) {
   auto geo = square_geo();
   auto pieces = loose(geo);
   const auto before = pieces;
-  EXPECT_EQ(apply_move(geo, pieces, -1, 10, 10, 0, false, true).error,
-            errc::invalid_move);
-  EXPECT_EQ(apply_move(geo, pieces, 12, 10, 10, 0, false, true).error,
-            errc::invalid_move);
+  EXPECT_EQ(apply_move(geo, pieces, -1, 10, 10, 0, false, true).error, errc::invalid_move);
+  EXPECT_EQ(apply_move(geo, pieces, 12, 10, 10, 0, false, true).error, errc::invalid_move);
   EXPECT_TRUE(same(pieces, before));
 }
 
@@ -593,12 +561,9 @@ TEST(PuzzleModel, BadRotationIsRefused) {
   auto pieces = loose(geo);
   const auto before = pieces;
   for (int32_t r : {45, -90, 360, 1})
-    EXPECT_EQ(apply_move(geo, pieces, 2, 10, 10, r, true, true).error,
-              errc::invalid_move)
-        << r;
+    EXPECT_EQ(apply_move(geo, pieces, 2, 10, 10, r, true, true).error, errc::invalid_move) << r;
   // A quarter turn is fine in itself but not in a session without rotation.
-  EXPECT_EQ(apply_move(geo, pieces, 2, 10, 10, 90, false, true).error,
-            errc::invalid_move);
+  EXPECT_EQ(apply_move(geo, pieces, 2, 10, 10, 90, false, true).error, errc::invalid_move);
   EXPECT_TRUE(same(pieces, before));
 }
 
@@ -953,8 +918,7 @@ TEST(PuzzleModel, PuzzleIsCompleteExactlyWhenTheLastPieceIsPlaced) {
     EXPECT_FALSE(is_complete(pieces)) << id;
     EXPECT_EQ(placed_count(pieces), id);
     auto spot = correct_position(geo, id);
-    auto out
-        = apply_move(geo, pieces, id, spot.x + 1, spot.y - 1, 0, false, true);
+    auto out = apply_move(geo, pieces, id, spot.x + 1, spot.y - 1, 0, false, true);
     ASSERT_TRUE(out.placed) << id;
   }
   EXPECT_EQ(placed_count(pieces), 4);
@@ -1016,8 +980,7 @@ TEST(PuzzleModel, Utf8LengthRejectsInvalidSequences) {
       "\xC3\x28",         // lead byte followed by ASCII
   };
   for (const char* text : bad)
-    EXPECT_EQ(utf8_length(text), -1)
-        << ::testing::PrintToString(std::string{text});
+    EXPECT_EQ(utf8_length(text), -1) << ::testing::PrintToString(std::string{text});
 }
 
 TEST(PuzzleModel, TrimRemovesAsciiWhiteSpaceAtBothEnds) {
@@ -1031,13 +994,8 @@ TEST(PuzzleModel, TrimRemovesAsciiWhiteSpaceAtBothEnds) {
 TEST(PuzzleModel, TrimRemovesUnicodeSpacesAtBothEnds) {
   // NBSP, ideographic space, BOM, en quad, hair space, line/paragraph
   // separators, narrow NBSP, medium math space, Ogham space mark.
-  EXPECT_EQ(trim_unicode(
-                "\xC2\xA0\xE3\x80\x80\xEF\xBB\xBFhi\xE2\x80\x80\xE2\x80\x8A"),
-            "hi");
-  EXPECT_EQ(
-      trim_unicode(
-          "\xE2\x80\xA8\xE2\x80\xA9x\xE2\x80\xAF\xE2\x81\x9F\xE1\x9A\x80"),
-      "x");
+  EXPECT_EQ(trim_unicode("\xC2\xA0\xE3\x80\x80\xEF\xBB\xBFhi\xE2\x80\x80\xE2\x80\x8A"), "hi");
+  EXPECT_EQ(trim_unicode("\xE2\x80\xA8\xE2\x80\xA9x\xE2\x80\xAF\xE2\x81\x9F\xE1\x9A\x80"), "x");
   // Inner Unicode spaces stay.
   EXPECT_EQ(trim_unicode(" a\xC2\xA0"
                          "b "),
@@ -1051,6 +1009,5 @@ TEST(PuzzleModel, TrimKeepsEverythingThatIsNotSpace) {
   EXPECT_EQ(trim_unicode(" \xF0\x9F\x98\x80 "), "\xF0\x9F\x98\x80");
   EXPECT_EQ(trim_unicode("\xC2\xA0\xD7\xA9\xD7\x9C\xD7\x95\xD7\x9D\xC2\xA0"),
             "\xD7\xA9\xD7\x9C\xD7\x95\xD7\x9D");
-  EXPECT_EQ(trim_unicode("\xE2\x80\x8Bx\xE2\x80\x8B"),
-            "\xE2\x80\x8Bx\xE2\x80\x8B");
+  EXPECT_EQ(trim_unicode("\xE2\x80\x8Bx\xE2\x80\x8B"), "\xE2\x80\x8Bx\xE2\x80\x8B");
 }

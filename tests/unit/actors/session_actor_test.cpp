@@ -37,8 +37,7 @@ session_options test_options() {
 class SessionActor : public actor_fixture {
 protected:
   SessionActor()
-      : alice(sys), bob(sys), state(make_state(2, 2)),
-        geo(model::make_geometry(state.spec)) {
+      : alice(sys), bob(sys), state(make_state(2, 2)), geo(model::make_geometry(state.spec)) {
     // nop
   }
 
@@ -55,16 +54,13 @@ protected:
     return ask<lock_result>(who, session, lock_atom::value, piece);
   }
 
-  caf::expected<move_result> move(caf::scoped_actor& who, int32_t piece,
-                                  double x, double y, int32_t rotation = 0) {
-    return ask<move_result>(who, session, move_atom::value, piece, x, y,
-                            rotation);
+  caf::expected<move_result> move(caf::scoped_actor& who, int32_t piece, double x, double y,
+                                  int32_t rotation = 0) {
+    return ask<move_result>(who, session, move_atom::value, piece, x, y, rotation);
   }
 
-  caf::expected<uint64_t> drag(caf::scoped_actor& who, int32_t piece, double x,
-                               double y) {
-    return ask<uint64_t>(who, session, drag_atom::value, piece, x, y,
-                         int32_t{0});
+  caf::expected<uint64_t> drag(caf::scoped_actor& who, int32_t piece, double x, double y) {
+    return ask<uint64_t>(who, session, drag_atom::value, piece, x, y, int32_t{0});
   }
 
   caf::expected<bool> chat(caf::scoped_actor& who, const std::string& text) {
@@ -73,8 +69,7 @@ protected:
 
   /// `lockedBy` of piece `id` in the current state (null when free).
   json locked_by(int32_t id) {
-    return state_of(alice,
-                    session)["pieces"][static_cast<size_t>(id)]["lockedBy"];
+    return state_of(alice, session)["pieces"][static_cast<size_t>(id)]["lockedBy"];
   }
 
   caf::scoped_actor alice;
@@ -97,8 +92,7 @@ TEST_F(SessionActor, JoinReturnsStateAndTellsOnlyTheOthers) {
   EXPECT_EQ(first["participants"][0]["username"], "Alice");
   EXPECT_EQ(first["participants"][0]["online"], true);
   auto alice_events = drain_events(alice);
-  ASSERT_EQ(names_of(alice_events),
-            std::vector<std::string>{"SessionStateUpdate"});
+  ASSERT_EQ(names_of(alice_events), std::vector<std::string>{"SessionStateUpdate"});
   EXPECT_EQ(args_of(alice_events[0])[0], first);
   EXPECT_EQ(alice_events[0].session_id, default_session_id);
 
@@ -109,8 +103,7 @@ TEST_F(SessionActor, JoinReturnsStateAndTellsOnlyTheOthers) {
   EXPECT_EQ(second["participants"][1]["userId"], "u-bob");
   EXPECT_EQ(second["participants"][1]["online"], true);
   auto bob_events = drain_events(bob);
-  ASSERT_EQ(names_of(bob_events),
-            std::vector<std::string>{"SessionStateUpdate"});
+  ASSERT_EQ(names_of(bob_events), std::vector<std::string>{"SessionStateUpdate"});
   EXPECT_EQ(args_of(bob_events[0])[0], second);
   alice_events = drain_events(alice);
   ASSERT_EQ(names_of(alice_events), std::vector<std::string>{"UserJoined"});
@@ -121,8 +114,7 @@ TEST_F(SessionActor, JoinReturnsStateAndTellsOnlyTheOthers) {
   // The participant is made durable (without the join waiting for it).
   ASSERT_EQ(store_data->joins, 2u);
   ASSERT_EQ(store_data->sessions[default_session_id].participants.size(), 2u);
-  EXPECT_EQ(store_data->sessions[default_session_id].participants[1].user_id,
-            "u-bob");
+  EXPECT_EQ(store_data->sessions[default_session_id].participants[1].user_id, "u-bob");
 }
 
 TEST_F(SessionActor, SecondConnectionOfSameUserDoesNotRepeatUserJoined) {
@@ -130,8 +122,7 @@ TEST_F(SessionActor, SecondConnectionOfSameUserDoesNotRepeatUserJoined) {
   caf::scoped_actor alice2{sys};
   auto snapshot = json::parse(join(alice2, session, "u-alice", "Alice"));
   ASSERT_EQ(snapshot["participants"].size(), 2u);
-  EXPECT_EQ(names_of(drain_events(alice2)),
-            std::vector<std::string>{"SessionStateUpdate"});
+  EXPECT_EQ(names_of(drain_events(alice2)), std::vector<std::string>{"SessionStateUpdate"});
   EXPECT_TRUE(drain_events(bob).empty());
   EXPECT_TRUE(drain_events(alice).empty());
 }
@@ -144,17 +135,12 @@ TEST_F(SessionActor, RequestsFromNonMemberAreNotJoined) {
     EXPECT_EQ(code_of(reply.error()), errc::not_joined) << what;
   };
   expect_not_joined(ask<bool>(eve, session, leave_atom::value), "leave");
-  expect_not_joined(ask<lock_result>(eve, session, lock_atom::value, 0),
-                    "lock");
-  expect_not_joined(
-      ask<uint64_t>(eve, session, drag_atom::value, 0, 1.0, 1.0, 0), "drag");
-  expect_not_joined(
-      ask<move_result>(eve, session, move_atom::value, 0, 1.0, 1.0, 0), "move");
+  expect_not_joined(ask<lock_result>(eve, session, lock_atom::value, 0), "lock");
+  expect_not_joined(ask<uint64_t>(eve, session, drag_atom::value, 0, 1.0, 1.0, 0), "drag");
+  expect_not_joined(ask<move_result>(eve, session, move_atom::value, 0, 1.0, 1.0, 0), "move");
   expect_not_joined(ask<bool>(eve, session, unlock_atom::value, 0), "unlock");
-  expect_not_joined(
-      ask<bool>(eve, session, chat_atom::value, std::string{"hi"}), "chat");
-  expect_not_joined(ask<bool>(eve, session, cursor_atom::value, 1.0, 2.0),
-                    "cursor");
+  expect_not_joined(ask<bool>(eve, session, chat_atom::value, std::string{"hi"}), "chat");
+  expect_not_joined(ask<bool>(eve, session, cursor_atom::value, 1.0, 2.0), "cursor");
   EXPECT_TRUE(drain_events(alice).empty());
   EXPECT_TRUE(drain_events(bob).empty());
   EXPECT_EQ(state_of(alice, session)["version"], 0);
@@ -305,9 +291,8 @@ TEST_F(SessionActor, HolderConnectionExitReleasesItsLocksAndTellsOthers) {
   carol.reset(); // the connection's actor quits without leaving
   sched.run();
   auto evs = drain_events(bob);
-  ASSERT_EQ(
-      names_of(evs),
-      (std::vector<std::string>{"PieceUnlocked", "PieceUnlocked", "UserLeft"}));
+  ASSERT_EQ(names_of(evs),
+            (std::vector<std::string>{"PieceUnlocked", "PieceUnlocked", "UserLeft"}));
   EXPECT_EQ(args_of(evs[0])[0]["pieceId"], 2);
   EXPECT_EQ(args_of(evs[1])[0]["pieceId"], 3);
   EXPECT_EQ(args_of(evs[2])[0]["userId"], "u-carol");
@@ -329,8 +314,7 @@ TEST_F(SessionActor, LeaveReleasesLocksAndTellsOthers) {
   auto left = ask<bool>(alice, session, leave_atom::value);
   ASSERT_TRUE(left);
   EXPECT_TRUE(*left);
-  EXPECT_EQ(names_of(drain_events(bob)),
-            (std::vector<std::string>{"PieceUnlocked", "UserLeft"}));
+  EXPECT_EQ(names_of(drain_events(bob)), (std::vector<std::string>{"PieceUnlocked", "UserLeft"}));
   auto again = lock(alice, 0);
   ASSERT_FALSE(again);
   EXPECT_EQ(code_of(again.error()), errc::not_joined);
@@ -351,8 +335,7 @@ TEST_F(SessionActor, UnlockByNonHolderIsPieceNotHeld) {
   auto by_alice = ask<bool>(alice, session, unlock_atom::value, int32_t{0});
   ASSERT_TRUE(by_alice);
   EXPECT_TRUE(*by_alice);
-  EXPECT_EQ(names_of(drain_events(bob)),
-            std::vector<std::string>{"PieceUnlocked"});
+  EXPECT_EQ(names_of(drain_events(bob)), std::vector<std::string>{"PieceUnlocked"});
   EXPECT_TRUE(locked_by(0).is_null());
 }
 
@@ -395,8 +378,7 @@ TEST_F(SessionActor, DragIsShownToOthersOnlyAndChangesNoState) {
 TEST_F(SessionActor, NonFiniteMoveIsInvalidAndChangesNothing) {
   start();
   auto before = state_of(alice, session);
-  for (auto [x, y] : {std::pair{k_nan, 10.0}, std::pair{10.0, k_inf},
-                      std::pair{-k_inf, 0.0}}) {
+  for (auto [x, y] : {std::pair{k_nan, 10.0}, std::pair{10.0, k_inf}, std::pair{-k_inf, 0.0}}) {
     auto moved = move(alice, 0, x, y);
     ASSERT_FALSE(moved);
     EXPECT_EQ(code_of(moved.error()), errc::invalid_move);
@@ -432,11 +414,9 @@ TEST_F(SessionActor, OutOfRangePieceIdIsInvalidMove) {
 TEST_F(SessionActor, MoveIsAcknowledgedOnlyOnceTheStoreReplied) {
   start();
   store_data->hold_writes = true;
-  auto id = send_request(alice, session, move_atom::value, int32_t{0}, 10.0,
-                         20.0, int32_t{0});
+  auto id = send_request(alice, session, move_atom::value, int32_t{0}, 10.0, 20.0, int32_t{0});
   sched.run();
-  EXPECT_FALSE(take_reply<move_result>(alice, id))
-      << "acknowledged before durable";
+  EXPECT_FALSE(take_reply<move_result>(alice, id)) << "acknowledged before durable";
   ASSERT_EQ(store_data->held.size(), 1u);
   ASSERT_EQ(store_data->drops.size(), 1u);
   EXPECT_EQ(store_data->drops[0].version, 1u);
@@ -486,8 +466,7 @@ TEST_F(SessionActor, MoveReleasesTheMoversLock) {
   ASSERT_TRUE(lock(alice, 0));
   drain_events(bob);
   ASSERT_TRUE(move(alice, 0, 10, 10));
-  EXPECT_EQ(names_of(drain_events(bob)),
-            (std::vector<std::string>{"PieceUnlocked", "PieceMoved"}));
+  EXPECT_EQ(names_of(drain_events(bob)), (std::vector<std::string>{"PieceUnlocked", "PieceMoved"}));
   EXPECT_TRUE(locked_by(0).is_null());
 }
 
@@ -573,8 +552,8 @@ TEST_F(SessionActor, ChatKeepsEmojiAndRightToLeftTextUnchanged) {
 
 TEST_F(SessionActor, ChatOfWhitespaceOnlyIsInvalidMessage) {
   start();
-  for (std::string text : {std::string{}, std::string{" \t\n "},
-                           std::string{"\u00a0\u3000 \u2028"}}) {
+  for (std::string text :
+       {std::string{}, std::string{" \t\n "}, std::string{"\u00a0\u3000 \u2028"}}) {
     auto sent = chat(alice, text);
     ASSERT_FALSE(sent);
     EXPECT_EQ(code_of(sent.error()), errc::invalid_message);
@@ -593,8 +572,7 @@ TEST_F(SessionActor, ChatAllowsFiveHundredCodePointsAndRefusesMore) {
   auto too_long = chat(alice, longest + "a");
   ASSERT_FALSE(too_long);
   EXPECT_EQ(code_of(too_long.error()), errc::invalid_message);
-  EXPECT_EQ(message_of(too_long.error()),
-            "a chat message has 1 to 500 characters (got 501)");
+  EXPECT_EQ(message_of(too_long.error()), "a chat message has 1 to 500 characters (got 501)");
   auto st = state_of(alice, session);
   ASSERT_EQ(st["chat"].size(), 1u);
   EXPECT_EQ(st["chat"][0]["message"], longest);
@@ -602,9 +580,8 @@ TEST_F(SessionActor, ChatAllowsFiveHundredCodePointsAndRefusesMore) {
 
 TEST_F(SessionActor, ChatOfInvalidUtf8IsInvalidMessage) {
   start();
-  for (std::string text :
-       {std::string{"abc\xff"}, std::string{"\xc0\xaf"},
-        std::string{"\xed\xa0\x80"}, std::string{"\xe2\x82"}}) {
+  for (std::string text : {std::string{"abc\xff"}, std::string{"\xc0\xaf"},
+                           std::string{"\xed\xa0\x80"}, std::string{"\xe2\x82"}}) {
     auto sent = chat(alice, text);
     ASSERT_FALSE(sent);
     EXPECT_EQ(code_of(sent.error()), errc::invalid_message);
@@ -664,14 +641,12 @@ TEST_F(SessionActor, CloseSendsErrorToEveryMemberAndQuits) {
   drain_events(alice);
   drain_events(bob);
   alice->monitor(session);
-  caf::anon_send(session, close_atom::value,
-                 std::string{"the session was deleted"});
+  caf::anon_send(session, close_atom::value, std::string{"the session was deleted"});
   sched.run();
   for (auto* who : {&alice, &bob}) {
     auto evs = drain_events(*who);
     ASSERT_EQ(names_of(evs), std::vector<std::string>{"Error"});
-    EXPECT_EQ(args_of(evs[0]),
-              json::array({"the session was deleted", "SESSION_NOT_FOUND"}));
+    EXPECT_EQ(args_of(evs[0]), json::array({"the session was deleted", "SESSION_NOT_FOUND"}));
   }
   EXPECT_TRUE(saw_down(alice, session.address()));
 }
@@ -685,8 +660,7 @@ TEST_F(SessionActor, CloseSendsErrorToEveryMemberAndQuits) {
 TEST_F(SessionActor, FirstCursorUpdateAtClockStartIsShown) {
   start();
   ASSERT_TRUE(ask<bool>(alice, session, cursor_atom::value, 1.0, 2.0));
-  EXPECT_EQ(names_of(drain_events(bob)),
-            std::vector<std::string>{"CursorMoved"});
+  EXPECT_EQ(names_of(drain_events(bob)), std::vector<std::string>{"CursorMoved"});
 }
 
 // Regression: the lock actors are linked to their session, but a session that quits
@@ -753,8 +727,7 @@ TEST_F(SessionActor, GrabFollowedByDisconnectDoesNotCrashTheNode) {
         carol.reset(); // the tab closes right after the grab
         sched.run();
         auto evs = drain_events(bob);
-        bool released
-            = count_named(evs, "UserLeft") == 1 && locked_by(0).is_null();
+        bool released = count_named(evs, "UserLeft") == 1 && locked_by(0).is_null();
         std::exit(released ? 0 : 1);
       },
       ::testing::ExitedWithCode(0), "");

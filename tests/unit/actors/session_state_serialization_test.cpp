@@ -55,13 +55,10 @@ session_state full_state() {
     p.group_id = i / 3;
     st.pieces.push_back(p);
   }
-  st.participants.push_back(
-      participant{"u-1", "Zoë", "#e6194b", 1'700'000'000'123, true});
+  st.participants.push_back(participant{"u-1", "Zoë", "#e6194b", 1'700'000'000'123, true});
   st.participants.push_back(participant{"u-2", "עמית", "#3cb44b", -1, false});
-  st.chat.push_back(chat_entry{"c-1", "u-1", "Zoë", "Hello 👋🏽 world",
-                               1'700'000'000'500});
-  st.chat.push_back(chat_entry{"c-2", "u-2", "עמית", "שלום! مرحبا \u202e RTL",
-                               1'700'000'001'000});
+  st.chat.push_back(chat_entry{"c-1", "u-1", "Zoë", "Hello 👋🏽 world", 1'700'000'000'500});
+  st.chat.push_back(chat_entry{"c-2", "u-2", "עמית", "שלום! مرحبا \u202e RTL", 1'700'000'001'000});
   st.chat.back().message += std::string{"\0tail", 5}; // embedded NUL
   st.created_at = std::numeric_limits<int64_t>::min() + 1;
   st.started_at = 1'700'000'000'000;
@@ -191,8 +188,8 @@ TEST_F(SessionStateSerialization, SessionEventRoundTripsItsPayload) {
   ev.session_id = "6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b";
   ev.name = "ChatMessageReceived";
   ev.version = uint64_t{1} << 63;
-  ev.payload = std::make_shared<const std::string>(
-      R"([{"message":"Hello 👋🏽 שלום","x":1.5}])");
+  ev.payload
+      = std::make_shared<const std::string>(R"([{"message":"Hello 👋🏽 שלום","x":1.5}])");
   auto copy = load<session_event>(save(ev));
   EXPECT_EQ(copy.session_id, ev.session_id);
   EXPECT_EQ(copy.name, ev.name);

@@ -52,8 +52,7 @@ std::vector<std::string> our_keys() {
   std::vector<std::string> result;
   for (auto& opt : cfg.custom_options_) {
     auto category = str(opt.category());
-    if (our_sections.count(category) != 0)
-      result.push_back(category + "." + str(opt.long_name()));
+    if (our_sections.count(category) != 0) result.push_back(category + "." + str(opt.long_name()));
   }
   return result;
 }
@@ -120,8 +119,7 @@ void expect_same_settings(const settings& x, const settings& y) {
   EXPECT_EQ(x.limits.chat_history, y.limits.chat_history);
   EXPECT_EQ(x.limits.outbound_queue_bytes, y.limits.outbound_queue_bytes);
   EXPECT_EQ(x.limits.max_name_length, y.limits.max_name_length);
-  EXPECT_EQ(x.limits.max_sessions_per_connection,
-            y.limits.max_sessions_per_connection);
+  EXPECT_EQ(x.limits.max_sessions_per_connection, y.limits.max_sessions_per_connection);
   EXPECT_EQ(x.session.lock_lease, y.session.lock_lease);
   EXPECT_DOUBLE_EQ(x.session.snap_ratio, y.session.snap_ratio);
   EXPECT_DOUBLE_EQ(x.session.table_factor, y.session.table_factor);
@@ -156,8 +154,7 @@ protected:
 
   /// parse() with `args` and the config file text `ini`; the error text or
   /// "" on success.
-  std::string parse(std::vector<std::string> args,
-                    const std::string& ini = "") {
+  std::string parse(std::vector<std::string> args, const std::string& ini = "") {
     std::istringstream in{ini};
     return text_of(cfg.parse(std::move(args), in));
   }
@@ -170,8 +167,7 @@ protected:
 
   /// parse() with a config file given by --config-file, like puzzle-node.
   std::string load_file(std::vector<std::string> args) {
-    if (auto err = text_of(cfg.parse(std::move(args))); !err.empty())
-      return err;
+    if (auto err = text_of(cfg.parse(std::move(args))); !err.empty()) return err;
     return text_of(cfg.finalize());
   }
 
@@ -241,8 +237,7 @@ TEST_F(NodeConfig, ExampleFileValuesEqualDefaults) {
 TEST_F(NodeConfig, EveryKeyOfExampleFileIsParsed) {
   auto keys = keys_of(read_file(example_config));
   ASSERT_GT(keys.active.size(), 30u);
-  ASSERT_EQ(
-      text_of(cfg.parse({std::string{"--config-file="} + example_config})), "");
+  ASSERT_EQ(text_of(cfg.parse({std::string{"--config-file="} + example_config})), "");
   // CAF keeps a value only if it parsed and has the option's type.
   for (auto& [key, value] : keys.active)
     EXPECT_NE(caf::get_if(&cfg.content, key), nullptr)
@@ -262,10 +257,8 @@ TEST_F(NodeConfig, ExampleFileDocumentsEveryOption) {
 }
 
 TEST_F(NodeConfig, ExampleFileSetsSchedulerMaxThroughput) {
-  ASSERT_EQ(
-      text_of(cfg.parse({std::string{"--config-file="} + example_config})), "");
-  EXPECT_EQ(caf::get_or(cfg.content, "scheduler.max-throughput", size_t{0}),
-            100u);
+  ASSERT_EQ(text_of(cfg.parse({std::string{"--config-file="} + example_config})), "");
+  EXPECT_EQ(caf::get_or(cfg.content, "scheduler.max-throughput", size_t{0}), 100u);
 }
 
 TEST_F(NodeConfig, CommentedOutExampleLinesAreValidWhenUncommented) {
@@ -284,8 +277,7 @@ TEST_F(NodeConfig, CommentedOutExampleLinesAreValidWhenUncommented) {
   }
   ASSERT_EQ(changed, 4);
   ASSERT_EQ(load({}, uncommented), "");
-  EXPECT_EQ(cfg.values.http.cors_origins,
-            (std::vector<std::string>{"https://puzzle.example.com"}));
+  EXPECT_EQ(cfg.values.http.cors_origins, (std::vector<std::string>{"https://puzzle.example.com"}));
   EXPECT_EQ(cfg.values.store.url, "sqlite:/var/lib/puzzle/puzzle.db");
   EXPECT_GE(cfg.values.auth.jwt_secret.size(), 32u);
 }
@@ -293,9 +285,7 @@ TEST_F(NodeConfig, CommentedOutExampleLinesAreValidWhenUncommented) {
 // -- config file and command line ---------------------------------------------
 
 TEST_F(NodeConfig, CommandLineOverridesDefaults) {
-  ASSERT_EQ(load({"--http.port=9090", "--signalr.keep-alive=5s",
-                  "--limits.max-pieces=100"}),
-            "");
+  ASSERT_EQ(load({"--http.port=9090", "--signalr.keep-alive=5s", "--limits.max-pieces=100"}), "");
   EXPECT_EQ(cfg.values.http.port, 9090);
   EXPECT_EQ(cfg.values.signalr.keep_alive, 5s);
   EXPECT_EQ(cfg.values.limits.max_pieces, 100);
@@ -321,8 +311,7 @@ TEST_F(NodeConfig, ConfigFileOverridesDefaults) {
                  "url = \"sqlite::memory:\"\n"),
             "");
   EXPECT_EQ(cfg.values.http.port, 7070);
-  EXPECT_EQ(cfg.values.http.cors_origins,
-            (std::vector<std::string>{"https://a.example", "*"}));
+  EXPECT_EQ(cfg.values.http.cors_origins, (std::vector<std::string>{"https://a.example", "*"}));
   EXPECT_DOUBLE_EQ(cfg.values.session.table_factor, 3.5);
   EXPECT_EQ(cfg.values.session.cursor_interval, 0ms);
   EXPECT_EQ(cfg.values.signalr.keep_alive, 10s);
@@ -332,12 +321,10 @@ TEST_F(NodeConfig, ConfigFileOverridesDefaults) {
 }
 
 TEST_F(NodeConfig, CommandLineTakesListsAndDurationUnits) {
-  ASSERT_EQ(load({R"(--http.cors-origins=["https://a.example", "*"])",
-                  "--auth.token-lifetime=2h", "--session.lock-lease=1500ms",
-                  "--session.table-factor=3"}),
+  ASSERT_EQ(load({R"(--http.cors-origins=["https://a.example", "*"])", "--auth.token-lifetime=2h",
+                  "--session.lock-lease=1500ms", "--session.table-factor=3"}),
             "");
-  EXPECT_EQ(cfg.values.http.cors_origins,
-            (std::vector<std::string>{"https://a.example", "*"}));
+  EXPECT_EQ(cfg.values.http.cors_origins, (std::vector<std::string>{"https://a.example", "*"}));
   EXPECT_EQ(cfg.values.auth.token_lifetime, 2h);
   EXPECT_EQ(cfg.values.session.lock_lease, 1500ms);
   EXPECT_DOUBLE_EQ(cfg.values.session.table_factor, 3.0);
@@ -362,9 +349,7 @@ TEST_F(NodeConfig, FlagAcceptsTrueAndFalseOnCommandLine) {
 }
 
 TEST_F(NodeConfig, CommandLineFalseWinsOverConfigFileTrue) {
-  ASSERT_EQ(load({"--auth.allow-anonymous=false"},
-                 "[auth]\nallow-anonymous = true\n"),
-            "");
+  ASSERT_EQ(load({"--auth.allow-anonymous=false"}, "[auth]\nallow-anonymous = true\n"), "");
   EXPECT_FALSE(cfg.values.auth.allow_anonymous);
 }
 
@@ -403,8 +388,7 @@ TEST_F(NodeConfig, RejectsClientTimeoutNotLongerThanKeepAlive) {
   EXPECT_TRUE(starts_with(err, "signalr.client-timeout: ")) << err;
   node_config other;
   std::istringstream ini{""};
-  ASSERT_FALSE(other.parse(
-      {"--signalr.keep-alive=20s", "--signalr.client-timeout=10s"}, ini));
+  ASSERT_FALSE(other.parse({"--signalr.keep-alive=20s", "--signalr.client-timeout=10s"}, ini));
   EXPECT_TRUE(starts_with(text_of(other.finalize()), "signalr.client-timeout"));
 }
 
@@ -539,8 +523,7 @@ TEST_F(NodeConfig, ConfigFileWithMistypedValueIsRejectedNamingTheKey) {
   node_config bare_number;
   std::istringstream ini{"[signalr]\nkeep-alive = 15\n"};
   err = text_of(bare_number.parse({}, ini));
-  EXPECT_TRUE(starts_with(err, "signalr.keep-alive: expected a duration"))
-      << err;
+  EXPECT_TRUE(starts_with(err, "signalr.keep-alive: expected a duration")) << err;
   node_config integer_for_double;
   std::istringstream ini2{"[session]\ntable-factor = 2\n"};
   err = text_of(integer_for_double.parse({}, ini2));
@@ -573,9 +556,7 @@ TEST_F(NodeConfig, ConfigFileErrorNamesTheFile) {
   }
   node_config other;
   err = text_of(other.parse({"--config-file=" + path}));
-  EXPECT_TRUE(
-      starts_with(err, "http.prot: unknown key in config file '" + path + "'"))
-      << err;
+  EXPECT_TRUE(starts_with(err, "http.prot: unknown key in config file '" + path + "'")) << err;
   std::remove(path.c_str());
 }
 

@@ -33,8 +33,7 @@ class temp_dir {
 public:
   temp_dir() {
     char pattern[] = "/tmp/puzzle-store-XXXXXX";
-    if (::mkdtemp(pattern) == nullptr)
-      throw std::runtime_error("mkdtemp failed");
+    if (::mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
     path_ = pattern;
   }
 
@@ -64,10 +63,8 @@ void expect_same_pieces(const std::vector<piece_state>& actual,
   for (size_t i = 0; i < expected.size(); ++i) {
     SCOPED_TRACE("piece index " + std::to_string(i));
     EXPECT_EQ(actual[i].id, expected[i].id);
-    EXPECT_TRUE(same_bits(actual[i].x, expected[i].x))
-        << actual[i].x << " != " << expected[i].x;
-    EXPECT_TRUE(same_bits(actual[i].y, expected[i].y))
-        << actual[i].y << " != " << expected[i].y;
+    EXPECT_TRUE(same_bits(actual[i].x, expected[i].x)) << actual[i].x << " != " << expected[i].x;
+    EXPECT_TRUE(same_bits(actual[i].y, expected[i].y)) << actual[i].y << " != " << expected[i].y;
     EXPECT_EQ(actual[i].rotation, expected[i].rotation);
     EXPECT_EQ(actual[i].placed, expected[i].placed);
     EXPECT_EQ(actual[i].group_id, expected[i].group_id);
@@ -122,8 +119,8 @@ void expect_same(const session_state& actual, const session_state& expected) {
   EXPECT_EQ(actual.completed_at, expected.completed_at);
 }
 
-piece_state piece(int32_t id, double x, double y, int32_t rotation = 0,
-                  bool placed = false, int32_t group_id = -1) {
+piece_state piece(int32_t id, double x, double y, int32_t rotation = 0, bool placed = false,
+                  int32_t group_id = -1) {
   return piece_state{id, x, y, rotation, placed, group_id < 0 ? id : group_id};
 }
 
@@ -154,14 +151,12 @@ session_state sample_session(const std::string& id = "s-1") {
   };
   s.participants = {
       {"u-1", "Ann", "#ff0000", 1'700'000'000'000, false},
-      {"u-2", "B\xC3\xB6rk \xF0\x9F\x8E\xB8", "hsl(120, 50%, 50%)",
-       1'700'000'000'500, false},
+      {"u-2", "B\xC3\xB6rk \xF0\x9F\x8E\xB8", "hsl(120, 50%, 50%)", 1'700'000'000'500, false},
   };
   s.chat = {
-      {"c-1", "u-1", "Ann", "hello \xF0\x9F\x91\x8B \xE4\xBD\xA0\xE5\xA5\xBD",
-       1'700'000'000'100},
-      {"c-2", "u-2", "B\xC3\xB6rk \xF0\x9F\x8E\xB8",
-       "semi; colon 'quote' \"dq\" \\ back\nnew line", 1'700'000'000'200},
+      {"c-1", "u-1", "Ann", "hello \xF0\x9F\x91\x8B \xE4\xBD\xA0\xE5\xA5\xBD", 1'700'000'000'100},
+      {"c-2", "u-2", "B\xC3\xB6rk \xF0\x9F\x8E\xB8", "semi; colon 'quote' \"dq\" \\ back\nnew line",
+       1'700'000'000'200},
       {"c-3", "u-1", "Ann", "", 1'700'000'000'300},
   };
   s.created_at = 1'699'999'999'999;
@@ -202,8 +197,8 @@ long long count_rows(const std::string& db_file, const std::string& table,
                      const std::string& session_id) {
   soci::session sql(soci::sqlite3, "db=\"" + db_file + "\"");
   long long n = -1;
-  sql << "SELECT COUNT(*) FROM " + table + " WHERE session_id = :id",
-      soci::into(n), soci::use(session_id);
+  sql << "SELECT COUNT(*) FROM " + table + " WHERE session_id = :id", soci::into(n),
+      soci::use(session_id);
   return n;
 }
 
@@ -264,8 +259,8 @@ TEST(SociStoreMigrations, ApplyOnceAndNotAgainOnReopen) {
   int version = 0;
   std::string description;
   sql << "SELECT COUNT(*) FROM schema_migrations", soci::into(rows);
-  sql << "SELECT version, description FROM schema_migrations",
-      soci::into(version), soci::into(description);
+  sql << "SELECT version, description FROM schema_migrations", soci::into(version),
+      soci::into(description);
   EXPECT_EQ(rows, 1);
   EXPECT_EQ(version, 1);
   EXPECT_EQ(description, "sessions, pieces, participants and chat");
@@ -302,13 +297,12 @@ TEST(SociStoreOpen, RejectsPostgresqlForNow) {
   auto store = soci_store::open("postgresql://puzzle@db:5432/puzzle");
   ASSERT_FALSE(store);
   EXPECT_EQ(puzzle::code_of(store.error()), errc::invalid_argument);
-  EXPECT_EQ(puzzle::message_of(store.error()),
-            "store.url: PostgreSQL is not supported yet");
+  EXPECT_EQ(puzzle::message_of(store.error()), "store.url: PostgreSQL is not supported yet");
 }
 
 TEST(SociStoreOpen, RejectsOtherUrlsNamingTheKey) {
-  for (std::string url : {"", "mysql://x/y", "/tmp/plain/path.db",
-                          "sqlite:", "sqlite://", "sqlite3:"}) {
+  for (std::string url :
+       {"", "mysql://x/y", "/tmp/plain/path.db", "sqlite:", "sqlite://", "sqlite3:"}) {
     SCOPED_TRACE("url '" + url + "'");
     auto store = soci_store::open(url);
     ASSERT_FALSE(store);
@@ -318,9 +312,8 @@ TEST(SociStoreOpen, RejectsOtherUrlsNamingTheKey) {
   }
   auto bad = soci_store::open("mysql://x/y");
   ASSERT_FALSE(bad);
-  EXPECT_EQ(
-      puzzle::message_of(bad.error()),
-      "store.url: unsupported URL 'mysql://x/y' (expected sqlite:<path>)");
+  EXPECT_EQ(puzzle::message_of(bad.error()),
+            "store.url: unsupported URL 'mysql://x/y' (expected sqlite:<path>)");
 }
 
 TEST(SociStoreOpen, AcceptsEverySqliteSpellingAndCreatesParentDirectories) {
@@ -402,8 +395,7 @@ TEST_F(SociStore, PutOf5000PiecesRoundTrips) {
   s.spec.cols = 100;
   s.pieces.clear();
   for (int32_t i = 0; i < 5000; ++i)
-    s.pieces.push_back(
-        piece(i, i * 0.1 - 250.0, -i / 7.0, (i % 4) * 90, i % 3 == 0, i / 2));
+    s.pieces.push_back(piece(i, i * 0.1 - 250.0, -i / 7.0, (i % 4) * 90, i % 3 == 0, i / 2));
   ASSERT_FALSE(store->put_session(s));
   auto loaded = load_ok(*store, "big");
   expect_same(loaded, s);
@@ -421,8 +413,7 @@ TEST_F(SociStore, SaveDropUpdatesOnlyTheGivenPiecesAndTheTimes) {
   drop.version = 77;
   drop.started_at = 1'700'000'001'000;
   drop.completed_at = 1'700'000'009'000;
-  drop.pieces = {piece(1, -0.125, 99.5, 0, true, 4),
-                 piece(4, 5e-324, -7.25, 90, false, 1)};
+  drop.pieces = {piece(1, -0.125, 99.5, 0, true, 4), piece(4, 5e-324, -7.25, 90, false, 1)};
   ASSERT_FALSE(store->save_drop(drop));
   auto expected = s;
   expected.version = 77;
@@ -465,8 +456,7 @@ TEST_F(SociStore, AppendChatKeepsOnlyTheNewestLines) {
   std::vector<chat_entry> lines;
   for (int i = 0; i < 5; ++i)
     lines.push_back({"n-" + std::to_string(i), "u-2", "B",
-                     "line " + std::to_string(i) + " \xF0\x9F\xA7\xA9",
-                     1'800'000'000'000 + i});
+                     "line " + std::to_string(i) + " \xF0\x9F\xA7\xA9", 1'800'000'000'000 + i});
   for (const auto& line : lines)
     ASSERT_FALSE(store->append_chat("s-1", line, 4));
   auto loaded = load_ok(*store, "s-1");
@@ -610,8 +600,7 @@ TEST_F(SociStore, BatchCommitsSeveralWritesInOneTransaction) {
   ASSERT_FALSE(store->begin());
   EXPECT_TRUE(store->in_batch());
   for (int i = 0; i < 10; ++i)
-    ASSERT_FALSE(store->append_chat(
-        "s-1", {"b-" + std::to_string(i), "u-1", "Ann", "x", i}, 100));
+    ASSERT_FALSE(store->append_chat("s-1", {"b-" + std::to_string(i), "u-1", "Ann", "x", i}, 100));
   drop_record drop{"s-1", 12, {piece(0, 9, 9)}, 5, 0};
   ASSERT_FALSE(store->save_drop(drop));
   ASSERT_FALSE(store->upsert_participant("s-1", {"u-9", "Z", "#999", 7, true}));

@@ -36,8 +36,7 @@ class temp_dir {
 public:
   temp_dir() {
     char pattern[] = "/tmp/puzzle-store-actor-XXXXXX";
-    if (::mkdtemp(pattern) == nullptr)
-      throw std::runtime_error("mkdtemp failed");
+    if (::mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
     path_ = pattern;
   }
 
@@ -122,8 +121,7 @@ protected:
     if (db == nullptr) return;
     puzzle::config::store_settings settings;
     settings.group_commit_max = 64;
-    store = puzzle::persistence::spawn_store(sys, std::move(db), settings, true,
-                                             5);
+    store = puzzle::persistence::spawn_store(sys, std::move(db), settings, true, 5);
   }
 
   ~StoreActor() override {
@@ -150,8 +148,7 @@ TEST_F(StoreActor, WritesSentWithoutWaitingAreAllAcknowledgedAndVisible) {
   ASSERT_TRUE(store);
   ASSERT_TRUE(request_ok(make_session("s", 8)));
   // Saves, joins and chats all reply bool: one handle type.
-  std::vector<decltype(self->request(store, reply_timeout, puzzle::save_atom_v,
-                                     drop_record{}))>
+  std::vector<decltype(self->request(store, reply_timeout, puzzle::save_atom_v, drop_record{}))>
       handles;
   for (int32_t i = 0; i < 8; ++i) {
     drop_record drop;
@@ -159,26 +156,23 @@ TEST_F(StoreActor, WritesSentWithoutWaitingAreAllAcknowledgedAndVisible) {
     drop.version = static_cast<uint64_t>(i) + 1;
     drop.started_at = 500;
     drop.pieces = {piece_state{i, 100.0 + i, 200.0 - i, 0, i % 2 == 0, 0}};
-    handles.push_back(
-        self->request(store, reply_timeout, puzzle::save_atom_v, drop));
+    handles.push_back(self->request(store, reply_timeout, puzzle::save_atom_v, drop));
   }
   for (int i = 0; i < 3; ++i)
-    handles.push_back(self->request(
-        store, reply_timeout, puzzle::join_atom_v, std::string{"s"},
-        participant{"u-" + std::to_string(i), "user", "#abc", 10 + i, true}));
+    handles.push_back(
+        self->request(store, reply_timeout, puzzle::join_atom_v, std::string{"s"},
+                      participant{"u-" + std::to_string(i), "user", "#abc", 10 + i, true}));
   for (int i = 0; i < 7; ++i)
-    handles.push_back(self->request(
-        store, reply_timeout, puzzle::chat_atom_v, std::string{"s"},
-        chat_entry{"c-" + std::to_string(i), "u-0", "user",
-                   "message " + std::to_string(i), 100 + i}));
+    handles.push_back(self->request(store, reply_timeout, puzzle::chat_atom_v, std::string{"s"},
+                                    chat_entry{"c-" + std::to_string(i), "u-0", "user",
+                                               "message " + std::to_string(i), 100 + i}));
   ASSERT_EQ(handles.size(), 18u);
   for (auto& handle : handles) {
     auto ok = await<bool>(handle);
     ASSERT_TRUE(ok) << puzzle::message_of(ok.error());
     EXPECT_TRUE(*ok);
   }
-  auto load = self->request(store, reply_timeout, puzzle::load_atom_v,
-                            std::string{"s"});
+  auto load = self->request(store, reply_timeout, puzzle::load_atom_v, std::string{"s"});
   auto loaded = await<session_state>(load);
   ASSERT_TRUE(loaded) << puzzle::message_of(loaded.error());
   EXPECT_EQ(loaded->version, 8u);
@@ -205,8 +199,7 @@ TEST_F(StoreActor, LoadRightAfterAWriteSeesIt) {
   ASSERT_TRUE(store);
   auto s = make_session("fresh");
   auto put = self->request(store, reply_timeout, puzzle::put_atom_v, s);
-  auto load = self->request(store, reply_timeout, puzzle::load_atom_v,
-                            std::string{"fresh"});
+  auto load = self->request(store, reply_timeout, puzzle::load_atom_v, std::string{"fresh"});
   auto loaded = await<session_state>(load);
   ASSERT_TRUE(loaded) << puzzle::message_of(loaded.error());
   EXPECT_EQ(loaded->session_id, "fresh");
@@ -222,8 +215,7 @@ TEST_F(StoreActor, LoadRightAfterAWriteSeesIt) {
 
 TEST_F(StoreActor, LoadOfUnknownSessionIsSessionNotFound) {
   ASSERT_TRUE(store);
-  auto load = self->request(store, reply_timeout, puzzle::load_atom_v,
-                            std::string{"missing"});
+  auto load = self->request(store, reply_timeout, puzzle::load_atom_v, std::string{"missing"});
   auto loaded = await<session_state>(load);
   ASSERT_FALSE(loaded);
   EXPECT_EQ(puzzle::code_of(loaded.error()), errc::session_not_found);
@@ -233,13 +225,11 @@ TEST_F(StoreActor, LoadOfUnknownSessionIsSessionNotFound) {
 TEST_F(StoreActor, WriteToUnknownSessionFailsAloneInItsBatch) {
   ASSERT_TRUE(store);
   ASSERT_TRUE(request_ok(make_session("known")));
-  auto good
-      = self->request(store, reply_timeout, puzzle::chat_atom_v,
-                      std::string{"known"}, chat_entry{"c", "u", "n", "hi", 1});
+  auto good = self->request(store, reply_timeout, puzzle::chat_atom_v, std::string{"known"},
+                            chat_entry{"c", "u", "n", "hi", 1});
   auto bad = self->request(store, reply_timeout, puzzle::save_atom_v,
                            drop_record{"unknown", 1, {}, 0, 0});
-  auto after = self->request(store, reply_timeout, puzzle::join_atom_v,
-                             std::string{"known"},
+  auto after = self->request(store, reply_timeout, puzzle::join_atom_v, std::string{"known"},
                              participant{"u", "n", "#fff", 1, true});
   auto good_ok = await<bool>(good);
   auto bad_ok = await<bool>(bad);
@@ -260,10 +250,8 @@ TEST_F(StoreActor, ListDeleteAndPing) {
   auto newer = make_session("newer", 6);
   newer.created_at = 20;
   newer.pieces[1].placed = true;
-  auto put_older
-      = self->request(store, reply_timeout, puzzle::put_atom_v, older);
-  auto put_newer
-      = self->request(store, reply_timeout, puzzle::put_atom_v, newer);
+  auto put_older = self->request(store, reply_timeout, puzzle::put_atom_v, older);
+  auto put_newer = self->request(store, reply_timeout, puzzle::put_atom_v, newer);
   auto list = self->request(store, reply_timeout, puzzle::list_atom_v);
   auto summaries = await<std::vector<session_summary>>(list);
   ASSERT_TRUE(summaries) << puzzle::message_of(summaries.error());
@@ -277,13 +265,11 @@ TEST_F(StoreActor, ListDeleteAndPing) {
   EXPECT_EQ((*summaries)[1].placed_count, 0);
   EXPECT_TRUE(*await<bool>(put_older));
   EXPECT_TRUE(*await<bool>(put_newer));
-  auto del = self->request(store, reply_timeout, puzzle::delete_atom_v,
-                           std::string{"older"});
+  auto del = self->request(store, reply_timeout, puzzle::delete_atom_v, std::string{"older"});
   auto deleted = await<bool>(del);
   ASSERT_TRUE(deleted);
   EXPECT_TRUE(*deleted);
-  auto del_again = self->request(store, reply_timeout, puzzle::delete_atom_v,
-                                 std::string{"older"});
+  auto del_again = self->request(store, reply_timeout, puzzle::delete_atom_v, std::string{"older"});
   auto deleted_again = await<bool>(del_again);
   ASSERT_TRUE(deleted_again);
   EXPECT_FALSE(*deleted_again);
@@ -299,8 +285,7 @@ class StoreActorGroupCommit : public ::testing::Test {
 protected:
   StoreActorGroupCommit()
       : sys(testing_config(cfg)),
-        sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
-        self(sys, true) {
+        sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())), self(sys, true) {
     // nop
   }
 
@@ -318,11 +303,9 @@ protected:
     raw = db.get();
     puzzle::config::store_settings settings;
     settings.group_commit_max = group_commit_max;
-    store = puzzle::persistence::spawn_store(sys, std::move(db), settings,
-                                             false, 1000);
+    store = puzzle::persistence::spawn_store(sys, std::move(db), settings, false, 1000);
     sched.run();
-    auto put = self->request(store, reply_timeout, puzzle::put_atom_v,
-                             make_session("g"));
+    auto put = self->request(store, reply_timeout, puzzle::put_atom_v, make_session("g"));
     sched.run();
     auto ok = await<bool>(put);
     ASSERT_TRUE(ok);
@@ -330,16 +313,15 @@ protected:
   }
 
   using chat_handle = decltype(std::declval<caf::scoped_actor&>()->request(
-      std::declval<store_actor&>(), reply_timeout, puzzle::chat_atom_v,
-      std::string{}, chat_entry{}));
+      std::declval<store_actor&>(), reply_timeout, puzzle::chat_atom_v, std::string{},
+      chat_entry{}));
 
   /// Sends `n` chat lines without letting the store run.
   std::vector<chat_handle> send_chat(int n) {
     std::vector<chat_handle> handles;
     for (int i = 0; i < n; ++i)
-      handles.push_back(self->request(
-          store, reply_timeout, puzzle::chat_atom_v, std::string{"g"},
-          chat_entry{"c-" + std::to_string(i), "u", "n", "m", i}));
+      handles.push_back(self->request(store, reply_timeout, puzzle::chat_atom_v, std::string{"g"},
+                                      chat_entry{"c-" + std::to_string(i), "u", "n", "m", i}));
     return handles;
   }
 
@@ -369,8 +351,7 @@ TEST_F(StoreActorGroupCommit, HundredQueuedWritesCommitInOneTransaction) {
   EXPECT_EQ(raw->stats().transactions, before + 1);
   EXPECT_EQ(raw->stats().rollbacks, 0u);
   expect_all_true(handles);
-  auto load = self->request(store, reply_timeout, puzzle::load_atom_v,
-                            std::string{"g"});
+  auto load = self->request(store, reply_timeout, puzzle::load_atom_v, std::string{"g"});
   sched.run();
   auto loaded = await<session_state>(load);
   ASSERT_TRUE(loaded);
@@ -393,8 +374,7 @@ TEST_F(StoreActorGroupCommit, ReadFlushesPendingWritesFirst) {
   spawn(512);
   auto before = raw->stats().transactions;
   auto handles = send_chat(3);
-  auto load = self->request(store, reply_timeout, puzzle::load_atom_v,
-                            std::string{"g"});
+  auto load = self->request(store, reply_timeout, puzzle::load_atom_v, std::string{"g"});
   // Run the three writes and the load only: the flush_atom stays queued.
   for (int i = 0; i < 4; ++i)
     ASSERT_TRUE(sched.try_run_once());

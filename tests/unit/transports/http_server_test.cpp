@@ -31,10 +31,8 @@
 
 namespace puzzle_test {
 
-using test_request
-    = boost::beast::http::request<boost::beast::http::string_body>;
-using test_response
-    = boost::beast::http::response<boost::beast::http::string_body>;
+using test_request = boost::beast::http::request<boost::beast::http::string_body>;
+using test_response = boost::beast::http::response<boost::beast::http::string_body>;
 
 /// A blocking HTTP/1.1 client on 127.0.0.1 whose reads give up after a
 /// deadline, so a broken server fails a test instead of hanging it.
@@ -58,8 +56,8 @@ private:
   char scratch_[512];
 };
 
-test_request make_request(boost::beast::http::verb method,
-                          const std::string& target, std::string body = {},
+test_request make_request(boost::beast::http::verb method, const std::string& target,
+                          std::string body = {},
                           const std::string& content_type = "application/json");
 
 } // namespace puzzle_test
@@ -85,8 +83,7 @@ json body_json(const test_response& res) {
   return json::parse(res.body());
 }
 
-json error_json(unsigned status, const std::string& code,
-                const std::string& message) {
+json error_json(unsigned status, const std::string& code, const std::string& message) {
   return json{{"status", status}, {"code", code}, {"message", message}};
 }
 
@@ -134,8 +131,7 @@ TEST(HttpUtil, FormatsDurationsAsDotNetTimeSpans) {
   EXPECT_EQ(dotnet_timespan(microseconds{0}), "00:00:00.0000000");
   EXPECT_EQ(dotnet_timespan(microseconds{1234}), "00:00:00.0012340");
   EXPECT_EQ(dotnet_timespan(microseconds{3'723'000'001}), "01:02:03.0000010");
-  EXPECT_EQ(dotnet_timespan(microseconds{90'061'500'000}),
-            "1.01:01:01.5000000");
+  EXPECT_EQ(dotnet_timespan(microseconds{90'061'500'000}), "1.01:01:01.5000000");
 }
 
 TEST(HttpUtil, ReadsBearerTokensAndJsonContentTypes) {
@@ -159,18 +155,14 @@ TEST(HttpUtil, ReadsBearerTokensAndJsonContentTypes) {
 TEST(HttpUtil, BuildsTheErrorShape) {
   request req;
   req.version(10);
-  auto res
-      = make_error(bhttp::status::conflict, "CONFLICT", "he said \"no\"", req);
+  auto res = make_error(bhttp::status::conflict, "CONFLICT", "he said \"no\"", req);
   EXPECT_EQ(res.result(), bhttp::status::conflict);
   EXPECT_EQ(res.version(), 10u);
-  EXPECT_EQ(std::string{res[bhttp::field::content_type]},
-            "application/json; charset=utf-8");
-  EXPECT_EQ(res.body(),
-            R"({"status":409,"code":"CONFLICT","message":"he said \"no\""})");
+  EXPECT_EQ(std::string{res[bhttp::field::content_type]}, "application/json; charset=utf-8");
+  EXPECT_EQ(res.body(), R"({"status":409,"code":"CONFLICT","message":"he said \"no\""})");
   auto domain = make_error(puzzle::errc::forbidden, "not yours", req);
   EXPECT_EQ(domain.result(), bhttp::status::forbidden);
-  EXPECT_EQ(json::parse(domain.body()),
-            error_json(403, "FORBIDDEN", "not yours"));
+  EXPECT_EQ(json::parse(domain.body()), error_json(403, "FORBIDDEN", "not yours"));
 }
 
 TEST(HttpUtil, ContentTypesByExtension) {
@@ -217,12 +209,9 @@ TEST(Router, CapturesDecodedParamsAndPrefersLiterals) {
   auto empty_rest = r.find(bhttp::verb::get, "/files");
   ASSERT_EQ(empty_rest.result, router::outcome::found);
   EXPECT_EQ(empty_rest.match.params, (std::vector<std::string>{""}));
-  EXPECT_EQ(r.find(bhttp::verb::get, "/api/sessions").result,
-            router::outcome::not_found);
-  EXPECT_EQ(r.find(bhttp::verb::get, "/api/sessions//").result,
-            router::outcome::not_found);
-  EXPECT_EQ(r.find(bhttp::verb::get, "/api/sessions/%zz").result,
-            router::outcome::not_found);
+  EXPECT_EQ(r.find(bhttp::verb::get, "/api/sessions").result, router::outcome::not_found);
+  EXPECT_EQ(r.find(bhttp::verb::get, "/api/sessions//").result, router::outcome::not_found);
+  EXPECT_EQ(r.find(bhttp::verb::get, "/api/sessions/%zz").result, router::outcome::not_found);
   EXPECT_EQ(r.find(bhttp::verb::get, "*").result, router::outcome::not_found);
 }
 
@@ -246,10 +235,8 @@ TEST(Router, ReportsMethodNotAllowedAndHeadFallsBackToGet) {
   EXPECT_EQ(r.allowed_methods("/ws"), "GET, OPTIONS");
   r.set_fallback(noop());
   EXPECT_EQ(r.allowed_methods("/anything"), "GET, HEAD, OPTIONS");
-  EXPECT_THROW(r.add(bhttp::verb::get, "relative", noop()),
-               std::invalid_argument);
-  EXPECT_THROW(r.add(bhttp::verb::get, "/{*rest}/more", noop()),
-               std::invalid_argument);
+  EXPECT_THROW(r.add(bhttp::verb::get, "relative", noop()), std::invalid_argument);
+  EXPECT_THROW(r.add(bhttp::verb::get, "/{*rest}/more", noop()), std::invalid_argument);
   EXPECT_THROW(r.add(bhttp::verb::get, "/{}", noop()), std::invalid_argument);
 }
 
@@ -275,56 +262,45 @@ protected:
                    json j{{"id", m.params.at(0)}, {"part", m.params.at(1)}};
                    reply(make_json(bhttp::status::ok, j.dump(), req));
                  });
-    routes_->add(bhttp::verb::post, "/api/items",
-                 [](request&& req, route_match, responder reply) {
-                   json j{{"size", req.body().size()}};
-                   reply(make_json(bhttp::status::created, j.dump(), req));
-                 });
+    routes_->add(bhttp::verb::post, "/api/items", [](request&& req, route_match, responder reply) {
+      json j{{"size", req.body().size()}};
+      reply(make_json(bhttp::status::created, j.dump(), req));
+    });
     routes_->add(bhttp::verb::delete_, "/api/items/{id}",
                  [](request&&, route_match, responder reply) {
                    reply(response{bhttp::status::no_content, 11});
                  });
-    routes_->add(bhttp::verb::get, "/throw",
-                 [](request&&, route_match, responder) {
-                   throw std::runtime_error("boom");
-                 });
-    routes_->add(bhttp::verb::get, "/drop",
-                 [](request&&, route_match, responder) {});
-    routes_->add(bhttp::verb::get, "/twice",
-                 [](request&& req, route_match, responder reply) {
-                   reply(make_json(bhttp::status::ok, R"({"n":1})", req));
-                   reply(make_json(bhttp::status::ok, R"({"n":2})", req));
-                 });
-    routes_->add(bhttp::verb::get, "/thread",
-                 [this](request&& req, route_match, responder reply) {
-                   std::lock_guard<std::mutex> guard{mtx_};
-                   auto version = req.version();
-                   threads_.emplace_back([reply, version]() mutable {
-                     request r;
-                     r.version(version);
-                     reply(make_json(bhttp::status::accepted,
-                                     R"({"from":"thread"})", r));
-                   });
-                 });
-    routes_->add(bhttp::verb::get, "/close",
-                 [](request&& req, route_match, responder reply) {
-                   auto res = make_json(bhttp::status::ok, "{}", req);
-                   res.keep_alive(false);
-                   reply(std::move(res));
-                 });
-    routes_->add_upgrade(
-        "/echo-ws", [](beast::tcp_stream&& stream, request&& req) {
-          auto ws = std::make_shared<websocket::stream<beast::tcp_stream>>(
-              std::move(stream));
-          auto upgrade = std::make_shared<request>(std::move(req));
-          ws->async_accept(*upgrade, [ws, upgrade](beast::error_code ec) {
-            if (ec) return;
-            static const std::string hello
-                = "hello over the handed-over socket";
-            ws->async_write(net::buffer(hello),
-                            [ws](beast::error_code, std::size_t) {});
-          });
-        });
+    routes_->add(bhttp::verb::get, "/throw", [](request&&, route_match, responder) {
+      throw std::runtime_error("boom");
+    });
+    routes_->add(bhttp::verb::get, "/drop", [](request&&, route_match, responder) {});
+    routes_->add(bhttp::verb::get, "/twice", [](request&& req, route_match, responder reply) {
+      reply(make_json(bhttp::status::ok, R"({"n":1})", req));
+      reply(make_json(bhttp::status::ok, R"({"n":2})", req));
+    });
+    routes_->add(bhttp::verb::get, "/thread", [this](request&& req, route_match, responder reply) {
+      std::lock_guard<std::mutex> guard{mtx_};
+      auto version = req.version();
+      threads_.emplace_back([reply, version]() mutable {
+        request r;
+        r.version(version);
+        reply(make_json(bhttp::status::accepted, R"({"from":"thread"})", r));
+      });
+    });
+    routes_->add(bhttp::verb::get, "/close", [](request&& req, route_match, responder reply) {
+      auto res = make_json(bhttp::status::ok, "{}", req);
+      res.keep_alive(false);
+      reply(std::move(res));
+    });
+    routes_->add_upgrade("/echo-ws", [](beast::tcp_stream&& stream, request&& req) {
+      auto ws = std::make_shared<websocket::stream<beast::tcp_stream>>(std::move(stream));
+      auto upgrade = std::make_shared<request>(std::move(req));
+      ws->async_accept(*upgrade, [ws, upgrade](beast::error_code ec) {
+        if (ec) return;
+        static const std::string hello = "hello over the handed-over socket";
+        ws->async_write(net::buffer(hello), [ws](beast::error_code, std::size_t) {});
+      });
+    });
   }
 
   ~HttpServer() override {
@@ -374,8 +350,7 @@ TEST_F(HttpServer, ReportsBindFailures) {
 TEST_F(HttpServer, RoutesWithDecodedParams) {
   start();
   http_client c{port()};
-  auto res = c.roundtrip(
-      make_request(bhttp::verb::get, "/api/items/a%2Fb/parts/%E2%9C%93?x=1"));
+  auto res = c.roundtrip(make_request(bhttp::verb::get, "/api/items/a%2Fb/parts/%E2%9C%93?x=1"));
   EXPECT_EQ(res.result(), bhttp::status::ok);
   EXPECT_EQ(body_json(res), (json{{"id", "a/b"}, {"part", "\xE2\x9C\x93"}}));
 }
@@ -385,8 +360,7 @@ TEST_F(HttpServer, UnknownPathIs404Json) {
   http_client c{port()};
   auto res = c.roundtrip(make_request(bhttp::verb::get, "/nope"));
   EXPECT_EQ(res.result(), bhttp::status::not_found);
-  EXPECT_EQ(body_json(res),
-            error_json(404, "NOT_FOUND", "no resource at this path"));
+  EXPECT_EQ(body_json(res), error_json(404, "NOT_FOUND", "no resource at this path"));
   auto post = c.roundtrip(make_request(bhttp::verb::post, "/nope", "{}"));
   EXPECT_EQ(post.result(), bhttp::status::not_found);
 }
@@ -397,24 +371,20 @@ TEST_F(HttpServer, WrongMethodIs405WithAllow) {
   auto res = c.roundtrip(make_request(bhttp::verb::put, "/api/items/1"));
   EXPECT_EQ(res.result(), bhttp::status::method_not_allowed);
   EXPECT_EQ(header(res, "Allow"), "DELETE, OPTIONS");
-  EXPECT_EQ(
-      body_json(res),
-      error_json(405, "METHOD_NOT_ALLOWED", "method not allowed on this path"));
+  EXPECT_EQ(body_json(res),
+            error_json(405, "METHOD_NOT_ALLOWED", "method not allowed on this path"));
 }
 
 TEST_F(HttpServer, BodyOverLimitIs413AndCloses) {
   start();
   http_client c{port()};
-  auto ok = c.roundtrip(
-      make_request(bhttp::verb::post, "/api/items", std::string(1024, 'x')));
+  auto ok = c.roundtrip(make_request(bhttp::verb::post, "/api/items", std::string(1024, 'x')));
   EXPECT_EQ(ok.result(), bhttp::status::created);
   EXPECT_EQ(body_json(ok), (json{{"size", 1024}}));
-  auto res = c.roundtrip(
-      make_request(bhttp::verb::post, "/api/items", std::string(4096, 'x')));
+  auto res = c.roundtrip(make_request(bhttp::verb::post, "/api/items", std::string(4096, 'x')));
   EXPECT_EQ(res.result(), bhttp::status::payload_too_large);
   EXPECT_EQ(body_json(res),
-            error_json(413, "LIMIT_EXCEEDED",
-                       "request body exceeds http.body_limit (1024 bytes)"));
+            error_json(413, "LIMIT_EXCEEDED", "request body exceeds http.body_limit (1024 bytes)"));
   EXPECT_EQ(header(res, "Connection"), "close");
   expect_security_headers(res);
   EXPECT_TRUE(c.wait_closed());
@@ -445,8 +415,7 @@ TEST_F(HttpServer, HeadersOverLimitAre431AndClose) {
   EXPECT_EQ(res.result(), bhttp::status::request_header_fields_too_large);
   EXPECT_EQ(
       body_json(res),
-      error_json(431, "LIMIT_EXCEEDED",
-                 "request headers exceed http.header_limit (1024 bytes)"));
+      error_json(431, "LIMIT_EXCEEDED", "request headers exceed http.header_limit (1024 bytes)"));
   EXPECT_EQ(header(res, "Connection"), "close");
   EXPECT_TRUE(c.wait_closed());
 }
@@ -468,8 +437,7 @@ TEST_F(HttpServer, KeepAliveServesTwoRequestsOnOneSocket) {
   auto first = c.roundtrip(make_request(bhttp::verb::get, "/ping"));
   EXPECT_EQ(first.result(), bhttp::status::ok);
   EXPECT_TRUE(first.keep_alive());
-  auto second
-      = c.roundtrip(make_request(bhttp::verb::get, "/api/items/1/parts/2"));
+  auto second = c.roundtrip(make_request(bhttp::verb::get, "/api/items/1/parts/2"));
   EXPECT_EQ(second.result(), bhttp::status::ok);
   EXPECT_EQ(body_json(second), (json{{"id", "1"}, {"part", "2"}}));
   EXPECT_EQ(server_->open_connections(), 1u);
@@ -508,8 +476,7 @@ TEST_F(HttpServer, HonoursConnectionCloseAndHttp10) {
   EXPECT_FALSE(res10.keep_alive());
   EXPECT_TRUE(old.wait_closed());
   http_client asked{port()};
-  auto handler_close
-      = asked.roundtrip(make_request(bhttp::verb::get, "/close"));
+  auto handler_close = asked.roundtrip(make_request(bhttp::verb::get, "/close"));
   EXPECT_EQ(header(handler_close, "Connection"), "close");
   EXPECT_TRUE(asked.wait_closed());
 }
@@ -583,8 +550,7 @@ TEST_F(HttpServer, CorsWildcardEchoesTheOriginNeverAStar) {
   req.set(bhttp::field::access_control_request_method, "GET");
   auto res = c.roundtrip(std::move(req));
   EXPECT_EQ(res.result(), bhttp::status::no_content);
-  EXPECT_EQ(header(res, "Access-Control-Allow-Origin"),
-            "http://localhost:5173");
+  EXPECT_EQ(header(res, "Access-Control-Allow-Origin"), "http://localhost:5173");
   EXPECT_EQ(header(res, "Access-Control-Allow-Credentials"), "true");
   EXPECT_EQ(header(res, "Access-Control-Allow-Methods"), "GET, HEAD, OPTIONS");
 }
@@ -605,11 +571,9 @@ TEST_F(HttpServer, SecurityHeadersOnEveryResponse) {
   start();
   http_client c{port()};
   for (auto target : {"/ping", "/nope", "/throw"})
-    expect_security_headers(
-        c.roundtrip(make_request(bhttp::verb::get, target)));
+    expect_security_headers(c.roundtrip(make_request(bhttp::verb::get, target)));
   expect_security_headers(c.roundtrip(make_request(bhttp::verb::put, "/ping")));
-  expect_security_headers(
-      c.roundtrip(make_request(bhttp::verb::delete_, "/api/items/1")));
+  expect_security_headers(c.roundtrip(make_request(bhttp::verb::delete_, "/api/items/1")));
 }
 
 TEST_F(HttpServer, HandlerExceptionIs500Internal) {
@@ -619,8 +583,7 @@ TEST_F(HttpServer, HandlerExceptionIs500Internal) {
   EXPECT_EQ(res.result(), bhttp::status::internal_server_error);
   EXPECT_EQ(body_json(res), error_json(500, "INTERNAL", "internal error"));
   // The connection survives.
-  EXPECT_EQ(c.roundtrip(make_request(bhttp::verb::get, "/ping")).result(),
-            bhttp::status::ok);
+  EXPECT_EQ(c.roundtrip(make_request(bhttp::verb::get, "/ping")).result(), bhttp::status::ok);
 }
 
 TEST_F(HttpServer, DroppedResponderIs500AndSecondCallIsIgnored) {
@@ -628,8 +591,7 @@ TEST_F(HttpServer, DroppedResponderIs500AndSecondCallIsIgnored) {
   http_client c{port()};
   auto res = c.roundtrip(make_request(bhttp::verb::get, "/drop"));
   EXPECT_EQ(res.result(), bhttp::status::internal_server_error);
-  EXPECT_EQ(body_json(res),
-            error_json(500, "INTERNAL", "the request was dropped unanswered"));
+  EXPECT_EQ(body_json(res), error_json(500, "INTERNAL", "the request was dropped unanswered"));
   auto twice = c.roundtrip(make_request(bhttp::verb::get, "/twice"));
   EXPECT_EQ(body_json(twice), (json{{"n", 1}}));
   auto next = c.roundtrip(make_request(bhttp::verb::get, "/ping"));
@@ -670,22 +632,18 @@ TEST_F(HttpServer, RefusesConnectionsBeyondTheLimitWith503) {
   start();
   http_client a{port()};
   http_client b{port()};
-  EXPECT_EQ(a.roundtrip(make_request(bhttp::verb::get, "/ping")).result(),
-            bhttp::status::ok);
-  EXPECT_EQ(b.roundtrip(make_request(bhttp::verb::get, "/ping")).result(),
-            bhttp::status::ok);
+  EXPECT_EQ(a.roundtrip(make_request(bhttp::verb::get, "/ping")).result(), bhttp::status::ok);
+  EXPECT_EQ(b.roundtrip(make_request(bhttp::verb::get, "/ping")).result(), bhttp::status::ok);
   EXPECT_EQ(server_->open_connections(), 2u);
   http_client c{port()};
   auto res = c.roundtrip(make_request(bhttp::verb::get, "/ping"));
   EXPECT_EQ(res.result(), bhttp::status::service_unavailable);
   EXPECT_EQ(body_json(res),
-            error_json(503, "LIMIT_EXCEEDED",
-                       "too many connections (http.max_connections = 2)"));
+            error_json(503, "LIMIT_EXCEEDED", "too many connections (http.max_connections = 2)"));
   expect_security_headers(res);
   EXPECT_TRUE(c.wait_closed());
   // The admitted connections are unaffected.
-  EXPECT_EQ(a.roundtrip(make_request(bhttp::verb::get, "/ping")).result(),
-            bhttp::status::ok);
+  EXPECT_EQ(a.roundtrip(make_request(bhttp::verb::get, "/ping")).result(), bhttp::status::ok);
 }
 
 TEST_F(HttpServer, CountsUpgradedSocketsTowardsTheLimit) {
@@ -705,8 +663,7 @@ TEST_F(HttpServer, CountsUpgradedSocketsTowardsTheLimit) {
   EXPECT_EQ(res.result(), bhttp::status::service_unavailable);
   upgraded = 0;
   http_client d{port()};
-  EXPECT_EQ(d.roundtrip(make_request(bhttp::verb::get, "/ping")).result(),
-            bhttp::status::ok);
+  EXPECT_EQ(d.roundtrip(make_request(bhttp::verb::get, "/ping")).result(), bhttp::status::ok);
 }
 
 TEST_F(HttpServer, HandsWebSocketUpgradesOverWithTheSocket) {
@@ -721,8 +678,7 @@ TEST_F(HttpServer, HandsWebSocketUpgradesOverWithTheSocket) {
   beast::flat_buffer buffer;
   ws.read(buffer, ec);
   ASSERT_FALSE(ec) << ec.message();
-  EXPECT_EQ(beast::buffers_to_string(buffer.data()),
-            "hello over the handed-over socket");
+  EXPECT_EQ(beast::buffers_to_string(buffer.data()), "hello over the handed-over socket");
 }
 
 TEST_F(HttpServer, UpgradeOnUnknownPathIs404) {
@@ -743,16 +699,14 @@ TEST_F(HttpServer, UpgradeOnUnknownPathIs404) {
   req.set(bhttp::field::sec_websocket_version, "13");
   auto answer = c.roundtrip(std::move(req));
   EXPECT_EQ(answer.result(), bhttp::status::not_found);
-  EXPECT_EQ(body_json(answer),
-            error_json(404, "NOT_FOUND", "no WebSocket endpoint at this path"));
+  EXPECT_EQ(body_json(answer), error_json(404, "NOT_FOUND", "no WebSocket endpoint at this path"));
 }
 
 TEST_F(HttpServer, ClosesIdleKeepAliveConnections) {
   settings_.idle_timeout = std::chrono::milliseconds{100};
   start();
   http_client c{port()};
-  EXPECT_EQ(c.roundtrip(make_request(bhttp::verb::get, "/ping")).result(),
-            bhttp::status::ok);
+  EXPECT_EQ(c.roundtrip(make_request(bhttp::verb::get, "/ping")).result(), bhttp::status::ok);
   EXPECT_TRUE(c.wait_closed());
 }
 
@@ -767,8 +721,7 @@ TEST_F(HttpServer, ClosesConnectionsThatSendTooSlowly) {
 TEST_F(HttpServer, StopClosesOpenConnections) {
   start();
   http_client c{port()};
-  EXPECT_EQ(c.roundtrip(make_request(bhttp::verb::get, "/ping")).result(),
-            bhttp::status::ok);
+  EXPECT_EQ(c.roundtrip(make_request(bhttp::verb::get, "/ping")).result(), bhttp::status::ok);
   server_->stop();
   EXPECT_TRUE(c.wait_closed());
   EXPECT_EQ(server_->open_connections(), 0u);
@@ -852,8 +805,7 @@ TEST_F(StaticFiles, SetsContentTypesAndCaching) {
   EXPECT_EQ(header(svg, "Content-Type"), "image/svg+xml");
   EXPECT_EQ(header(get(c, "/data.json"), "Content-Type"), "application/json");
   EXPECT_EQ(header(get(c, "/favicon.ico"), "Content-Type"), "image/x-icon");
-  EXPECT_EQ(header(get(c, "/blob.bin"), "Content-Type"),
-            "application/octet-stream");
+  EXPECT_EQ(header(get(c, "/blob.bin"), "Content-Type"), "application/octet-stream");
   auto query = get(c, "/style.css?v=2");
   EXPECT_EQ(query.body(), "body{}");
 }
@@ -863,9 +815,8 @@ TEST_F(StaticFiles, RefusesPathTraversal) {
   http_client c{port()};
   auto invalid = error_json(400, "INVALID_ARGUMENT", "invalid path");
   for (auto target :
-       {"/../secret.txt", "/%2e%2e/secret.txt", "/%2E%2E%2Fsecret.txt",
-        "/assets/../../secret.txt", "/assets/%2e%2e/%2e%2e/secret.txt",
-        "/..%2fsecret.txt", "/.%2e/secret.txt", "/./index.html",
+       {"/../secret.txt", "/%2e%2e/secret.txt", "/%2E%2E%2Fsecret.txt", "/assets/../../secret.txt",
+        "/assets/%2e%2e/%2e%2e/secret.txt", "/..%2fsecret.txt", "/.%2e/secret.txt", "/./index.html",
         "/assets/..%5c..%5csecret.txt", "/index.html%00.js"}) {
     auto res = get(c, target);
     EXPECT_EQ(res.result(), bhttp::status::bad_request) << target;
@@ -876,8 +827,7 @@ TEST_F(StaticFiles, RefusesPathTraversal) {
   auto link = get(c, "/link.txt");
   EXPECT_EQ(link.result(), bhttp::status::not_found);
   // Double encoding is one decode only: a literal file name, missing.
-  EXPECT_EQ(get(c, "/%252e%252e/secret.txt").result(),
-            bhttp::status::not_found);
+  EXPECT_EQ(get(c, "/%252e%252e/secret.txt").result(), bhttp::status::not_found);
 }
 
 TEST_F(StaticFiles, MissingFilesAre404JsonAndHeadWorks) {
@@ -885,8 +835,7 @@ TEST_F(StaticFiles, MissingFilesAre404JsonAndHeadWorks) {
   http_client c{port()};
   auto res = get(c, "/missing.js");
   EXPECT_EQ(res.result(), bhttp::status::not_found);
-  EXPECT_EQ(body_json(res),
-            error_json(404, "NOT_FOUND", "no resource at this path"));
+  EXPECT_EQ(body_json(res), error_json(404, "NOT_FOUND", "no resource at this path"));
   auto head = c.roundtrip(make_request(bhttp::verb::head, "/style.css"), true);
   EXPECT_EQ(head.result(), bhttp::status::ok);
   EXPECT_EQ(header(head, "Content-Length"), "6");
@@ -903,8 +852,7 @@ TEST(StaticFilesBuiltIn, EmptyRootServesABuiltInPage) {
   request req{bhttp::verb::get, "/", 11};
   auto res = files.serve(req);
   EXPECT_EQ(res.result(), bhttp::status::ok);
-  EXPECT_EQ(std::string{res[bhttp::field::content_type]},
-            "text/html; charset=utf-8");
+  EXPECT_EQ(std::string{res[bhttp::field::content_type]}, "text/html; charset=utf-8");
   EXPECT_NE(res.body().find("<h1>Puzzle node</h1>"), std::string::npos);
   request other{bhttp::verb::get, "/app.js", 11};
   EXPECT_EQ(files.serve(other).result(), bhttp::status::not_found);
@@ -942,11 +890,10 @@ std::optional<test_response> http_client::read(bool head) {
   parser.skip(head);
   bool done = false;
   beast::error_code result;
-  bhttp::async_read(socket_, buffer_, parser,
-                    [&](beast::error_code ec, std::size_t) {
-                      done = true;
-                      result = ec;
-                    });
+  bhttp::async_read(socket_, buffer_, parser, [&](beast::error_code ec, std::size_t) {
+    done = true;
+    result = ec;
+  });
   ioc_.restart();
   ioc_.run_for(read_deadline);
   if (!done) {
@@ -969,11 +916,10 @@ test_response http_client::roundtrip(test_request req, bool head) {
 bool http_client::wait_closed() {
   bool done = false;
   beast::error_code result;
-  socket_.async_read_some(net::buffer(scratch_),
-                          [&](beast::error_code ec, std::size_t) {
-                            done = true;
-                            result = ec;
-                          });
+  socket_.async_read_some(net::buffer(scratch_), [&](beast::error_code ec, std::size_t) {
+    done = true;
+    result = ec;
+  });
   ioc_.restart();
   ioc_.run_for(read_deadline);
   if (!done) {
@@ -985,8 +931,8 @@ bool http_client::wait_closed() {
   return result == net::error::eof || result == net::error::connection_reset;
 }
 
-test_request make_request(bhttp::verb method, const std::string& target,
-                          std::string body, const std::string& content_type) {
+test_request make_request(bhttp::verb method, const std::string& target, std::string body,
+                          const std::string& content_type) {
   test_request req{method, target, 11};
   req.set(bhttp::field::host, "127.0.0.1");
   if (!body.empty() || method == bhttp::verb::post) {

@@ -23,13 +23,11 @@ invocation make_call(std::string target, std::string_view args,
 
 /// Every field of a command, comparable and printable by GoogleTest.
 auto fields(const client_command& cmd) {
-  return std::make_tuple(static_cast<int>(cmd.kind), cmd.call_id,
-                         cmd.session_id, cmd.piece_id, cmd.x, cmd.y,
-                         cmd.rotation, cmd.text, cmd.user_id);
+  return std::make_tuple(static_cast<int>(cmd.kind), cmd.call_id, cmd.session_id, cmd.piece_id,
+                         cmd.x, cmd.y, cmd.rotation, cmd.text, cmd.user_id);
 }
 
-client_command command(command_kind kind, std::string call_id,
-                       std::string session_id) {
+client_command command(command_kind kind, std::string call_id, std::string session_id) {
   client_command cmd;
   cmd.kind = kind;
   cmd.call_id = std::move(call_id);
@@ -56,8 +54,7 @@ hub_call_failure expect_failure(const invocation& call) {
 }
 
 std::string bad_args(std::string_view target) {
-  return "Failed to invoke '" + std::string{target}
-  + "' due to an error on the server.";
+  return "Failed to invoke '" + std::string{target} + "' due to an error on the server.";
 }
 
 std::string bad_move(std::string_view target, std::string_view what) {
@@ -71,8 +68,7 @@ void expect_bad_args(const std::string& target, std::string_view args) {
   EXPECT_EQ(err.completion_error_text, bad_args(target)) << args;
 }
 
-void expect_bad_move(const std::string& target, std::string_view args,
-                     std::string_view what) {
+void expect_bad_move(const std::string& target, std::string_view args, std::string_view what) {
   auto err = expect_failure(make_call(target, args));
   EXPECT_EQ(err.code, errc::invalid_move) << args;
   EXPECT_EQ(err.completion_error_text, bad_move(target, what)) << args;
@@ -85,15 +81,11 @@ void expect_bad_move(const std::string& target, std::string_view args,
 
 TEST(SignalrHubCalls, MapsJoinPuzzleSessionWithAndWithoutUserId) {
   auto expected = command(command_kind::join, "7", "s-1");
-  EXPECT_EQ(
-      fields(expect_command(make_call("JoinPuzzleSession", R"(["s-1"])"))),
-      fields(expected));
-  EXPECT_EQ(
-      fields(expect_command(make_call("JoinPuzzleSession", R"(["s-1",null])"))),
-      fields(expected));
+  EXPECT_EQ(fields(expect_command(make_call("JoinPuzzleSession", R"(["s-1"])"))), fields(expected));
+  EXPECT_EQ(fields(expect_command(make_call("JoinPuzzleSession", R"(["s-1",null])"))),
+            fields(expected));
   expected.user_id = "u-9";
-  EXPECT_EQ(fields(expect_command(
-                make_call("JoinPuzzleSession", R"(["s-1","u-9"])"))),
+  EXPECT_EQ(fields(expect_command(make_call("JoinPuzzleSession", R"(["s-1","u-9"])"))),
             fields(expected));
 }
 
@@ -105,12 +97,10 @@ TEST(SignalrHubCalls, MapsLeaveSession) {
 TEST(SignalrHubCalls, MapsLockAndUnlockPiece) {
   auto lock = command(command_kind::lock, "7", "s-1");
   lock.piece_id = 3;
-  EXPECT_EQ(fields(expect_command(make_call("LockPiece", R"(["s-1",3])"))),
-            fields(lock));
+  EXPECT_EQ(fields(expect_command(make_call("LockPiece", R"(["s-1",3])"))), fields(lock));
   auto unlock = command(command_kind::unlock, "7", "s-1");
   unlock.piece_id = 0;
-  EXPECT_EQ(fields(expect_command(make_call("UnlockPiece", R"(["s-1",0])"))),
-            fields(unlock));
+  EXPECT_EQ(fields(expect_command(make_call("UnlockPiece", R"(["s-1",0])"))), fields(unlock));
 }
 
 TEST(SignalrHubCalls, MapsDragPieceAsNonBlocking) {
@@ -119,9 +109,9 @@ TEST(SignalrHubCalls, MapsDragPieceAsNonBlocking) {
   expected.x = 10.5;
   expected.y = -20;
   expected.rotation = 90;
-  EXPECT_EQ(fields(expect_command(make_call(
-                "DragPiece", R"(["s-1",12,10.5,-20,90])", std::nullopt))),
-            fields(expected));
+  EXPECT_EQ(
+      fields(expect_command(make_call("DragPiece", R"(["s-1",12,10.5,-20,90])", std::nullopt))),
+      fields(expected));
 }
 
 TEST(SignalrHubCalls, MapsMovePiece) {
@@ -130,9 +120,9 @@ TEST(SignalrHubCalls, MapsMovePiece) {
   expected.x = 0.25;
   expected.y = 1e6;
   expected.rotation = 270;
-  EXPECT_EQ(fields(expect_command(make_call(
-                "MovePiece", R"(["s-1",2147483647,0.25,1e6,270])", "42"))),
-            fields(expected));
+  EXPECT_EQ(
+      fields(expect_command(make_call("MovePiece", R"(["s-1",2147483647,0.25,1e6,270])", "42"))),
+      fields(expected));
 }
 
 TEST(SignalrHubCalls, AcceptsIntegralFloatingRotation) {
@@ -141,27 +131,24 @@ TEST(SignalrHubCalls, AcceptsIntegralFloatingRotation) {
   expected.x = 1;
   expected.y = 2;
   expected.rotation = 180;
-  EXPECT_EQ(fields(expect_command(
-                make_call("MovePiece", R"(["s-1",-2147483648,1,2,180.0])"))),
+  EXPECT_EQ(fields(expect_command(make_call("MovePiece", R"(["s-1",-2147483648,1,2,180.0])"))),
             fields(expected));
 }
 
 TEST(SignalrHubCalls, MapsSendChatMessageKeepingTextUnchanged) {
   auto expected = command(command_kind::chat, "7", "s-1");
   expected.text = "  hi \xF0\x9F\xA7\xA9 \xD7\xA9\xD7\x9C\xD7\x95\xD7\x9D ";
-  EXPECT_EQ(
-      fields(expect_command(make_call("SendChatMessage",
-                                      "[\"s-1\",\"  hi \xF0\x9F\xA7\xA9 "
-                                      "\xD7\xA9\xD7\x9C\xD7\x95\xD7\x9D \"]"))),
-      fields(expected));
+  EXPECT_EQ(fields(expect_command(make_call("SendChatMessage",
+                                            "[\"s-1\",\"  hi \xF0\x9F\xA7\xA9 "
+                                            "\xD7\xA9\xD7\x9C\xD7\x95\xD7\x9D \"]"))),
+            fields(expected));
 }
 
 TEST(SignalrHubCalls, MapsUpdateCursor) {
   auto expected = command(command_kind::cursor, "", "s-1");
   expected.x = 1.25;
   expected.y = 2;
-  EXPECT_EQ(fields(expect_command(
-                make_call("UpdateCursor", R"(["s-1",1.25,2])", std::nullopt))),
+  EXPECT_EQ(fields(expect_command(make_call("UpdateCursor", R"(["s-1",1.25,2])", std::nullopt))),
             fields(expected));
 }
 
@@ -171,21 +158,16 @@ TEST(SignalrHubCalls, MapsGetSessionState) {
 }
 
 TEST(SignalrHubCalls, KeepsEmptyInvocationIdAsNonBlocking) {
-  EXPECT_EQ(
-      expect_command(make_call("GetSessionState", R"(["s"])", "")).call_id, "");
+  EXPECT_EQ(expect_command(make_call("GetSessionState", R"(["s"])", "")).call_id, "");
 }
 
 TEST(SignalrHubCalls, MatchesMethodNamesCaseInsensitively) {
-  EXPECT_EQ(expect_command(make_call("movepiece", R"(["s",1,2,3,0])")).kind,
-            command_kind::move);
-  EXPECT_EQ(expect_command(make_call("JOINPUZZLESESSION", R"(["s"])")).kind,
-            command_kind::join);
-  EXPECT_EQ(expect_command(make_call("sendChatMessage", R"(["s","m"])")).kind,
-            command_kind::chat);
+  EXPECT_EQ(expect_command(make_call("movepiece", R"(["s",1,2,3,0])")).kind, command_kind::move);
+  EXPECT_EQ(expect_command(make_call("JOINPUZZLESESSION", R"(["s"])")).kind, command_kind::join);
+  EXPECT_EQ(expect_command(make_call("sendChatMessage", R"(["s","m"])")).kind, command_kind::chat);
   // Error texts echo the name as the client sent it.
   expect_bad_args("lockpiece", R"(["s"])");
-  expect_bad_move("updatecursor", R"(["s",null,1])",
-                  "x must be a finite number");
+  expect_bad_move("updatecursor", R"(["s",null,1])", "x must be a finite number");
 }
 
 // -- refusals -----------------------------------------------------------------
@@ -197,8 +179,7 @@ TEST(SignalrHubCalls, RefusesUnknownMethod) {
             "Failed to invoke 'FlyPiece' due to an error on the server. "
             "HubException: Method does not exist.");
   // A prefix or a non-ASCII look-alike is not a match.
-  EXPECT_EQ(expect_failure(make_call("LockPiec", R"(["s",1])")).code,
-            errc::invalid_message);
+  EXPECT_EQ(expect_failure(make_call("LockPiec", R"(["s",1])")).code, errc::invalid_message);
   EXPECT_EQ(expect_failure(make_call("Loc\xE2\x84\xAA"
                                      "Piece",
                                      R"(["s",1])"))
@@ -266,45 +247,31 @@ TEST(SignalrHubCalls, RefusesInvocationWithStreams) {
 
 TEST(SignalrHubCalls, RefusesCoordinatesThatAreNotFiniteNumbers) {
   // JSON.stringify turns NaN and Infinity into null.
-  expect_bad_move("MovePiece", R"(["s",1,null,2,0])",
-                  "x must be a finite number");
-  expect_bad_move("MovePiece", R"(["s",1,"1",2,0])",
-                  "x must be a finite number");
-  expect_bad_move("MovePiece", R"(["s",1,true,2,0])",
-                  "x must be a finite number");
-  expect_bad_move("MovePiece", R"(["s",1,[1],2,0])",
-                  "x must be a finite number");
-  expect_bad_move("MovePiece", R"(["s",1,1,null,0])",
-                  "y must be a finite number");
-  expect_bad_move("DragPiece", R"(["s",1,1,"2",0])",
-                  "y must be a finite number");
-  expect_bad_move("UpdateCursor", R"(["s",null,2])",
-                  "x must be a finite number");
+  expect_bad_move("MovePiece", R"(["s",1,null,2,0])", "x must be a finite number");
+  expect_bad_move("MovePiece", R"(["s",1,"1",2,0])", "x must be a finite number");
+  expect_bad_move("MovePiece", R"(["s",1,true,2,0])", "x must be a finite number");
+  expect_bad_move("MovePiece", R"(["s",1,[1],2,0])", "x must be a finite number");
+  expect_bad_move("MovePiece", R"(["s",1,1,null,0])", "y must be a finite number");
+  expect_bad_move("DragPiece", R"(["s",1,1,"2",0])", "y must be a finite number");
+  expect_bad_move("UpdateCursor", R"(["s",null,2])", "x must be a finite number");
   expect_bad_move("UpdateCursor", R"(["s",1,{}])", "y must be a finite number");
 }
 
 TEST(SignalrHubCalls, RefusesMissingCoordinatesAsInvalidMove) {
   expect_bad_move("MovePiece", R"(["s",1])", "x must be a finite number");
   expect_bad_move("MovePiece", R"(["s",1,2])", "y must be a finite number");
-  expect_bad_move("MovePiece", R"(["s",1,2,3])",
-                  "rotation must be a finite number");
-  expect_bad_move("DragPiece", R"(["s",1,2,3])",
-                  "rotation must be a finite number");
+  expect_bad_move("MovePiece", R"(["s",1,2,3])", "rotation must be a finite number");
+  expect_bad_move("DragPiece", R"(["s",1,2,3])", "rotation must be a finite number");
   expect_bad_move("UpdateCursor", R"(["s"])", "x must be a finite number");
   expect_bad_move("UpdateCursor", R"(["s",1])", "y must be a finite number");
 }
 
 TEST(SignalrHubCalls, RefusesRotationThatIsNotAnIntegralNumber) {
-  expect_bad_move("MovePiece", R"(["s",1,2,3,null])",
-                  "rotation must be a finite number");
-  expect_bad_move("MovePiece", R"(["s",1,2,3,"90"])",
-                  "rotation must be a finite number");
-  expect_bad_move("MovePiece", R"(["s",1,2,3,45.5])",
-                  "rotation must be an integral number");
-  expect_bad_move("MovePiece", R"(["s",1,2,3,1e10])",
-                  "rotation must be an integral number");
-  expect_bad_move("MovePiece", R"(["s",1,2,3,-3000000000])",
-                  "rotation must be an integral number");
+  expect_bad_move("MovePiece", R"(["s",1,2,3,null])", "rotation must be a finite number");
+  expect_bad_move("MovePiece", R"(["s",1,2,3,"90"])", "rotation must be a finite number");
+  expect_bad_move("MovePiece", R"(["s",1,2,3,45.5])", "rotation must be an integral number");
+  expect_bad_move("MovePiece", R"(["s",1,2,3,1e10])", "rotation must be an integral number");
+  expect_bad_move("MovePiece", R"(["s",1,2,3,-3000000000])", "rotation must be an integral number");
 }
 
 TEST(SignalrHubCalls, RefusesNonFiniteNumbersBuiltInMemory) {
@@ -334,12 +301,10 @@ TEST(SignalrHubCalls, RefusesNonFiniteNumbersBuiltInMemory) {
 // -- error texts --------------------------------------------------------------
 
 TEST(SignalrHubCalls, RendersHubExceptionText) {
-  EXPECT_EQ(hub_exception_text("LockPiece", errc::piece_locked,
-                               "Piece 3 is held by another user"),
+  EXPECT_EQ(hub_exception_text("LockPiece", errc::piece_locked, "Piece 3 is held by another user"),
             "An unexpected error occurred invoking 'LockPiece' on the server. "
             "HubException: PIECE_LOCKED: Piece 3 is held by another user");
-  EXPECT_EQ(hub_exception_text("JoinPuzzleSession", errc::session_not_found,
-                               "Session not found"),
+  EXPECT_EQ(hub_exception_text("JoinPuzzleSession", errc::session_not_found, "Session not found"),
             "An unexpected error occurred invoking 'JoinPuzzleSession' on the "
             "server. HubException: SESSION_NOT_FOUND: Session not found");
 }

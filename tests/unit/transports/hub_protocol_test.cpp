@@ -85,19 +85,15 @@ TEST(SignalrHandshake, RefusesUnsupportedVersionWithAspNetText) {
 }
 
 TEST(SignalrHandshake, RefusesGarbage) {
-  EXPECT_EQ(parse_handshake("hello").error,
-            "Handshake is not valid JSON: Invalid JSON at byte 1.");
-  EXPECT_EQ(parse_handshake("").error,
-            "Handshake is not valid JSON: Invalid JSON at byte 1.");
+  EXPECT_EQ(parse_handshake("hello").error, "Handshake is not valid JSON: Invalid JSON at byte 1.");
+  EXPECT_EQ(parse_handshake("").error, "Handshake is not valid JSON: Invalid JSON at byte 1.");
   EXPECT_EQ(parse_handshake(R"({"protocol":"json","version":1)").error,
             "Handshake is not valid JSON: Invalid JSON at byte 31.");
-  EXPECT_EQ(parse_handshake(R"(["json",1])").error,
-            "Handshake is not a JSON object.");
+  EXPECT_EQ(parse_handshake(R"(["json",1])").error, "Handshake is not a JSON object.");
 }
 
 TEST(SignalrHandshake, RefusesMissingOrMistypedProperties) {
-  EXPECT_EQ(parse_handshake(R"({"version":1})").error,
-            "Missing required property 'protocol'.");
+  EXPECT_EQ(parse_handshake(R"({"version":1})").error, "Missing required property 'protocol'.");
   EXPECT_EQ(parse_handshake(R"({"protocol":"json"})").error,
             "Missing required property 'version'.");
   EXPECT_EQ(parse_handshake(R"({"protocol":1,"version":1})").error,
@@ -110,8 +106,7 @@ TEST(SignalrHandshake, RefusesMissingOrMistypedProperties) {
 
 TEST(SignalrHandshake, HandshakeAndFirstMessageMayShareOneFrame) {
   record_reader reader{1024};
-  ASSERT_EQ(reader.append(R"({"protocol":"json","version":1})" + rs
-                          + R"({"type":6})" + rs),
+  ASSERT_EQ(reader.append(R"({"protocol":"json","version":1})" + rs + R"({"type":6})" + rs),
             record_reader::status::ok);
   auto first = reader.next();
   ASSERT_TRUE(first.has_value());
@@ -127,12 +122,9 @@ TEST(SignalrHandshake, HandshakeAndFirstMessageMayShareOneFrame) {
 
 TEST(SignalrHandshake, EncodesResponseAndError) {
   EXPECT_EQ(encode_handshake_response(), "{}\x1e");
-  EXPECT_EQ(
-      encode_handshake_error(
-          "Requested protocol 'messagepack' is not available."),
-      "{\"error\":\"Requested protocol 'messagepack' is not available.\"}\x1e");
-  EXPECT_EQ(encode_handshake_error("say \"hi\""),
-            "{\"error\":\"say \\\"hi\\\"\"}\x1e");
+  EXPECT_EQ(encode_handshake_error("Requested protocol 'messagepack' is not available."),
+            "{\"error\":\"Requested protocol 'messagepack' is not available.\"}\x1e");
+  EXPECT_EQ(encode_handshake_error("say \"hi\""), "{\"error\":\"say \\\"hi\\\"\"}\x1e");
 }
 
 // -- record_reader ------------------------------------------------------------
@@ -151,8 +143,7 @@ TEST(SignalrRecordReader, JoinsARecordSplitAcrossSeveralReads) {
 
 TEST(SignalrRecordReader, YieldsSeveralRecordsFromOneRead) {
   record_reader reader{1024};
-  ASSERT_EQ(reader.append("a" + rs + "bb" + rs + "ccc" + rs),
-            record_reader::status::ok);
+  ASSERT_EQ(reader.append("a" + rs + "bb" + rs + "ccc" + rs), record_reader::status::ok);
   EXPECT_EQ(reader.next(), std::optional<std::string_view>{"a"});
   EXPECT_EQ(reader.next(), std::optional<std::string_view>{"bb"});
   EXPECT_EQ(reader.next(), std::optional<std::string_view>{"ccc"});
@@ -188,8 +179,7 @@ TEST(SignalrRecordReader, YieldsEmptyRecordBetweenTwoSeparators) {
 TEST(SignalrRecordReader, AcceptsRecordOfExactlyTheLimit) {
   record_reader reader{8};
   EXPECT_EQ(reader.max_record_size(), 8u);
-  ASSERT_EQ(reader.append("12345678" + rs + "abcdefgh"),
-            record_reader::status::ok);
+  ASSERT_EQ(reader.append("12345678" + rs + "abcdefgh"), record_reader::status::ok);
   EXPECT_EQ(reader.next(), std::optional<std::string_view>{"12345678"});
   ASSERT_EQ(reader.append(rs), record_reader::status::ok);
   EXPECT_EQ(reader.next(), std::optional<std::string_view>{"abcdefgh"});
@@ -199,12 +189,10 @@ TEST(SignalrRecordReader, RefusesOversizedRecordBeforeBufferingIt) {
   record_reader reader{8};
   EXPECT_EQ(reader.append("123456789"), record_reader::status::limit_exceeded);
   EXPECT_EQ(reader.buffered(), 0u);
-  EXPECT_EQ(reader.append("123456789" + rs),
-            record_reader::status::limit_exceeded);
+  EXPECT_EQ(reader.append("123456789" + rs), record_reader::status::limit_exceeded);
   EXPECT_EQ(reader.buffered(), 0u);
   // The chunk is refused as a whole, even its good first record.
-  EXPECT_EQ(reader.append("ok" + rs + "123456789"),
-            record_reader::status::limit_exceeded);
+  EXPECT_EQ(reader.append("ok" + rs + "123456789"), record_reader::status::limit_exceeded);
   EXPECT_EQ(reader.buffered(), 0u);
   EXPECT_EQ(reader.next(), std::nullopt);
 }
@@ -235,9 +223,8 @@ TEST(SignalrRecordReader, ClearDropsEverything) {
 // ---------------------------------------------
 
 TEST(SignalrParseMessage, ReadsBlockingInvocation) {
-  auto msg = expect_message<invocation>(
-      R"({"type":1,"invocationId":"0","target":"MovePiece",)"
-      R"("arguments":["s",1,2.5,3,90]})");
+  auto msg = expect_message<invocation>(R"({"type":1,"invocationId":"0","target":"MovePiece",)"
+                                        R"("arguments":["s",1,2.5,3,90]})");
   EXPECT_EQ(msg.invocation_id, std::optional<std::string>{"0"});
   EXPECT_EQ(msg.target, "MovePiece");
   EXPECT_EQ(msg.arguments.dump(), R"(["s",1,2.5,3,90])");
@@ -245,18 +232,17 @@ TEST(SignalrParseMessage, ReadsBlockingInvocation) {
 }
 
 TEST(SignalrParseMessage, ReadsNonBlockingInvocationWithHeaders) {
-  auto msg = expect_message<invocation>(
-      R"({"type":1,"headers":{"a":"b"},"target":"DragPiece",)"
-      R"("arguments":[],"extra":null})");
+  auto msg = expect_message<invocation>(R"({"type":1,"headers":{"a":"b"},"target":"DragPiece",)"
+                                        R"("arguments":[],"extra":null})");
   EXPECT_EQ(msg.invocation_id, std::nullopt);
   EXPECT_EQ(msg.target, "DragPiece");
   EXPECT_EQ(msg.arguments.dump(), "[]");
 }
 
 TEST(SignalrParseMessage, ReadsStreamIds) {
-  auto msg = expect_message<invocation>(
-      R"({"type":1,"invocationId":"3","target":"Up","arguments":[],)"
-      R"("streamIds":["1","2"]})");
+  auto msg
+      = expect_message<invocation>(R"({"type":1,"invocationId":"3","target":"Up","arguments":[],)"
+                                   R"("streamIds":["1","2"]})");
   EXPECT_EQ(msg.stream_ids, (std::vector<std::string>{"1", "2"}));
 }
 
@@ -269,27 +255,24 @@ TEST(SignalrParseMessage, ReadsStreamInvocation) {
 }
 
 TEST(SignalrParseMessage, ReadsStreamItem) {
-  auto msg = expect_message<stream_item>(
-      R"({"type":2,"invocationId":"1","item":{"a":[1,null]}})");
+  auto msg = expect_message<stream_item>(R"({"type":2,"invocationId":"1","item":{"a":[1,null]}})");
   EXPECT_EQ(msg.invocation_id, "1");
   EXPECT_EQ(msg.item.dump(), R"({"a":[1,null]})");
 }
 
 TEST(SignalrParseMessage, ReadsCompletions) {
-  auto with_result = expect_message<completion>(
-      R"({"type":3,"invocationId":"1","result":{"ok":true}})");
+  auto with_result
+      = expect_message<completion>(R"({"type":3,"invocationId":"1","result":{"ok":true}})");
   EXPECT_EQ(with_result.invocation_id, "1");
   ASSERT_TRUE(with_result.result.has_value());
   EXPECT_EQ(with_result.result->dump(), R"({"ok":true})");
   EXPECT_EQ(with_result.error, std::nullopt);
 
-  auto null_result = expect_message<completion>(
-      R"({"type":3,"invocationId":"2","result":null})");
+  auto null_result = expect_message<completion>(R"({"type":3,"invocationId":"2","result":null})");
   ASSERT_TRUE(null_result.result.has_value());
   EXPECT_EQ(null_result.result->dump(), "null");
 
-  auto with_void
-      = expect_message<completion>(R"({"type":3,"invocationId":"3"})");
+  auto with_void = expect_message<completion>(R"({"type":3,"invocationId":"3"})");
   EXPECT_EQ(with_void.invocation_id, "3");
   EXPECT_EQ(with_void.result, std::nullopt);
   EXPECT_EQ(with_void.error, std::nullopt);
@@ -297,33 +280,24 @@ TEST(SignalrParseMessage, ReadsCompletions) {
   auto with_error = expect_message<completion>(
       R"({"type":3,"invocationId":"4","error":"Client didn't provide a result."})");
   EXPECT_EQ(with_error.result, std::nullopt);
-  EXPECT_EQ(with_error.error,
-            std::optional<std::string>{"Client didn't provide a result."});
+  EXPECT_EQ(with_error.error, std::optional<std::string>{"Client didn't provide a result."});
 }
 
 TEST(SignalrParseMessage, ReadsCancelPingCloseAckAndSequence) {
-  EXPECT_EQ(
-      expect_message<cancel_invocation>(R"({"type":5,"invocationId":"7"})")
-          .invocation_id,
-      "7");
-  EXPECT_TRUE(
-      std::holds_alternative<ping_message>(parse_message(R"({"type":6})")));
+  EXPECT_EQ(expect_message<cancel_invocation>(R"({"type":5,"invocationId":"7"})").invocation_id,
+            "7");
+  EXPECT_TRUE(std::holds_alternative<ping_message>(parse_message(R"({"type":6})")));
 
   auto bare_close = expect_message<close_message>(R"({"type":7})");
   EXPECT_EQ(bare_close.error, std::nullopt);
   EXPECT_FALSE(bare_close.allow_reconnect);
 
-  auto close = expect_message<close_message>(
-      R"({"type":7,"error":"bye","allowReconnect":true})");
+  auto close = expect_message<close_message>(R"({"type":7,"error":"bye","allowReconnect":true})");
   EXPECT_EQ(close.error, std::optional<std::string>{"bye"});
   EXPECT_TRUE(close.allow_reconnect);
 
-  EXPECT_EQ(
-      expect_message<ack_message>(R"({"type":8,"sequenceId":5})").sequence_id,
-      5u);
-  EXPECT_EQ(expect_message<sequence_message>(R"({"type":9,"sequenceId":1})")
-                .sequence_id,
-            1u);
+  EXPECT_EQ(expect_message<ack_message>(R"({"type":8,"sequenceId":5})").sequence_id, 5u);
+  EXPECT_EQ(expect_message<sequence_message>(R"({"type":9,"sequenceId":1})").sequence_id, 1u);
 }
 
 // -- parse_message: errors
@@ -358,12 +332,9 @@ TEST(SignalrParseMessage, RefusesNonObjects) {
 }
 
 TEST(SignalrParseMessage, RefusesMissingOrInvalidType) {
-  EXPECT_EQ(parse_failure(R"({"target":"X","arguments":[]})"),
-            "Missing required property 'type'.");
-  EXPECT_EQ(parse_failure(R"({"type":"1"})"),
-            "Expected 'type' to be of type Integer.");
-  EXPECT_EQ(parse_failure(R"({"type":1.0})"),
-            "Expected 'type' to be of type Integer.");
+  EXPECT_EQ(parse_failure(R"({"target":"X","arguments":[]})"), "Missing required property 'type'.");
+  EXPECT_EQ(parse_failure(R"({"type":"1"})"), "Expected 'type' to be of type Integer.");
+  EXPECT_EQ(parse_failure(R"({"type":1.0})"), "Expected 'type' to be of type Integer.");
 }
 
 TEST(SignalrParseMessage, RefusesUnknownMessageType) {
@@ -375,13 +346,10 @@ TEST(SignalrParseMessage, RefusesUnknownMessageType) {
 }
 
 TEST(SignalrParseMessage, RefusesInvalidInvocationIdType) {
-  EXPECT_EQ(parse_failure(
-                R"({"type":1,"invocationId":1,"target":"X","arguments":[]})"),
+  EXPECT_EQ(parse_failure(R"({"type":1,"invocationId":1,"target":"X","arguments":[]})"),
             "Expected 'invocationId' to be of type String.");
-  EXPECT_EQ(
-      parse_failure(
-          R"({"type":1,"invocationId":null,"target":"X","arguments":[]})"),
-      "Expected 'invocationId' to be of type String.");
+  EXPECT_EQ(parse_failure(R"({"type":1,"invocationId":null,"target":"X","arguments":[]})"),
+            "Expected 'invocationId' to be of type String.");
   EXPECT_EQ(parse_failure(R"({"type":3,"invocationId":4})"),
             "Expected 'invocationId' to be of type String.");
 }
@@ -391,38 +359,29 @@ TEST(SignalrParseMessage, RefusesInvocationWithoutTargetOrArguments) {
             "Missing required property 'target'.");
   EXPECT_EQ(parse_failure(R"({"type":1,"target":7,"arguments":[]})"),
             "Expected 'target' to be of type String.");
-  EXPECT_EQ(parse_failure(R"({"type":1,"target":"X"})"),
-            "Missing required property 'arguments'.");
+  EXPECT_EQ(parse_failure(R"({"type":1,"target":"X"})"), "Missing required property 'arguments'.");
   EXPECT_EQ(parse_failure(R"({"type":1,"target":"X","arguments":{}})"),
             "Expected 'arguments' to be of type Array.");
-  EXPECT_EQ(parse_failure(
-                R"({"type":1,"target":"X","arguments":[],"streamIds":"1"})"),
+  EXPECT_EQ(parse_failure(R"({"type":1,"target":"X","arguments":[],"streamIds":"1"})"),
             "Expected 'streamIds' to be of type Array.");
-  EXPECT_EQ(parse_failure(
-                R"({"type":1,"target":"X","arguments":[],"streamIds":[1]})"),
+  EXPECT_EQ(parse_failure(R"({"type":1,"target":"X","arguments":[],"streamIds":[1]})"),
             "Expected 'streamIds' to contain only strings.");
 }
 
 TEST(SignalrParseMessage, RefusesIncompleteOtherMessages) {
   EXPECT_EQ(parse_failure(R"({"type":4,"target":"X","arguments":[]})"),
             "Missing required property 'invocationId'.");
-  EXPECT_EQ(parse_failure(R"({"type":2,"invocationId":"1"})"),
-            "Missing required property 'item'.");
-  EXPECT_EQ(parse_failure(R"({"type":3})"),
-            "Missing required property 'invocationId'.");
+  EXPECT_EQ(parse_failure(R"({"type":2,"invocationId":"1"})"), "Missing required property 'item'.");
+  EXPECT_EQ(parse_failure(R"({"type":3})"), "Missing required property 'invocationId'.");
   EXPECT_EQ(parse_failure(R"({"type":3,"invocationId":"1","error":5})"),
             "Expected 'error' to be of type String.");
-  EXPECT_EQ(
-      parse_failure(R"({"type":3,"invocationId":"1","result":1,"error":"e"})"),
-      "The 'error' and 'result' properties are mutually exclusive.");
-  EXPECT_EQ(parse_failure(R"({"type":5})"),
-            "Missing required property 'invocationId'.");
-  EXPECT_EQ(parse_failure(R"({"type":7,"error":false})"),
-            "Expected 'error' to be of type String.");
+  EXPECT_EQ(parse_failure(R"({"type":3,"invocationId":"1","result":1,"error":"e"})"),
+            "The 'error' and 'result' properties are mutually exclusive.");
+  EXPECT_EQ(parse_failure(R"({"type":5})"), "Missing required property 'invocationId'.");
+  EXPECT_EQ(parse_failure(R"({"type":7,"error":false})"), "Expected 'error' to be of type String.");
   EXPECT_EQ(parse_failure(R"({"type":7,"allowReconnect":"yes"})"),
             "Expected 'allowReconnect' to be of type Boolean.");
-  EXPECT_EQ(parse_failure(R"({"type":8})"),
-            "Missing required property 'sequenceId'.");
+  EXPECT_EQ(parse_failure(R"({"type":8})"), "Missing required property 'sequenceId'.");
   EXPECT_EQ(parse_failure(R"({"type":9,"sequenceId":-1})"),
             "Expected 'sequenceId' to be a non-negative integer.");
   EXPECT_EQ(parse_failure(R"({"type":9,"sequenceId":1.5})"),
@@ -431,20 +390,17 @@ TEST(SignalrParseMessage, RefusesIncompleteOtherMessages) {
 
 TEST(SignalrParseMessage, RefusesJsonDeeperThanTheLimit) {
   // 32 levels parse (and then fail the shape check), 33 do not.
-  EXPECT_EQ(parse_failure(nested_arrays(max_json_depth)),
-            "Message is not a JSON object.");
-  EXPECT_EQ(parse_failure(nested_arrays(max_json_depth + 1)),
-            "JSON nests deeper than 32 levels.");
+  EXPECT_EQ(parse_failure(nested_arrays(max_json_depth)), "Message is not a JSON object.");
+  EXPECT_EQ(parse_failure(nested_arrays(max_json_depth + 1)), "JSON nests deeper than 32 levels.");
   // The object and its arguments array count as two levels.
-  auto deep_args = R"({"type":1,"target":"X","arguments":)"
-      + nested_arrays(max_json_depth - 1) + "}";
+  auto deep_args
+      = R"({"type":1,"target":"X","arguments":)" + nested_arrays(max_json_depth - 1) + "}";
   EXPECT_EQ(expect_message<invocation>(deep_args).target, "X");
-  auto too_deep_args = R"({"type":1,"target":"X","arguments":[{"a":)"
-      + nested_arrays(max_json_depth - 2) + "}]}";
+  auto too_deep_args
+      = R"({"type":1,"target":"X","arguments":[{"a":)" + nested_arrays(max_json_depth - 2) + "}]}";
   EXPECT_EQ(parse_failure(too_deep_args), "JSON nests deeper than 32 levels.");
   // Stops early instead of walking a megabyte of brackets.
-  EXPECT_EQ(parse_failure(std::string(1 << 20, '[')),
-            "JSON nests deeper than 32 levels.");
+  EXPECT_EQ(parse_failure(std::string(1 << 20, '[')), "JSON nests deeper than 32 levels.");
 }
 
 // -- encoders -----------------------------------------------------------------
@@ -461,8 +417,7 @@ TEST(SignalrEncode, EscapesQuotesBackslashesAndControlCharacters) {
 }
 
 TEST(SignalrEncode, KeepsValidUtf8AsIs) {
-  EXPECT_EQ(json_quoted("\xF0\x9F\xA7\xA9 puzzle"),
-            "\"\xF0\x9F\xA7\xA9 puzzle\"");
+  EXPECT_EQ(json_quoted("\xF0\x9F\xA7\xA9 puzzle"), "\"\xF0\x9F\xA7\xA9 puzzle\"");
   EXPECT_EQ(json_quoted("caf\xC3\xA9 \xD7\xA9\xD7\x9C\xD7\x95\xD7\x9D"),
             "\"caf\xC3\xA9 \xD7\xA9\xD7\x9C\xD7\x95\xD7\x9D\"");
   EXPECT_EQ(json_quoted("\xE2\x80\xA8\xEF\xBF\xBF\xF4\x8F\xBF\xBF"),
@@ -479,8 +434,7 @@ TEST(SignalrEncode, ReplacesInvalidUtf8BytesWithReplacementCharacter) {
   // Overlong '/', an encoded surrogate, and a code point above U+10FFFF.
   EXPECT_EQ(json_quoted("\xC0\xAF"), "\"" + fffd + fffd + "\"");
   EXPECT_EQ(json_quoted("\xED\xA0\x80"), "\"" + fffd + fffd + fffd + "\"");
-  EXPECT_EQ(json_quoted("\xF4\x90\x80\x80"),
-            "\"" + fffd + fffd + fffd + fffd + "\"");
+  EXPECT_EQ(json_quoted("\xF4\x90\x80\x80"), "\"" + fffd + fffd + fffd + fffd + "\"");
 }
 
 TEST(SignalrEncode, AppendsToExistingText) {
@@ -502,8 +456,7 @@ TEST(SignalrEncode, EncodesCompletions) {
   EXPECT_EQ(encode_completion_result("0", R"({"granted":true})"),
             "{\"type\":3,\"invocationId\":\"0\","
             "\"result\":{\"granted\":true}}\x1e");
-  EXPECT_EQ(encode_completion_void("12"),
-            "{\"type\":3,\"invocationId\":\"12\"}\x1e");
+  EXPECT_EQ(encode_completion_void("12"), "{\"type\":3,\"invocationId\":\"12\"}\x1e");
   EXPECT_EQ(encode_completion_error("3",
                                     "Failed to invoke 'X' due to an "
                                     "error on the server."),
@@ -522,8 +475,7 @@ TEST(SignalrEncode, EncodedErrorRoundTripsThroughAJsonParser) {
   auto text = "quote \" slash \\ tab \t emoji \xF0\x9F\xA7\xA9 end"s;
   auto record = encode_completion_error("1", text);
   ASSERT_EQ(record.back(), record_separator);
-  auto msg = expect_message<completion>(
-      std::string_view{record}.substr(0, record.size() - 1));
+  auto msg = expect_message<completion>(std::string_view{record}.substr(0, record.size() - 1));
   EXPECT_EQ(msg.error, std::optional<std::string>{text});
 }
 
@@ -533,8 +485,7 @@ TEST(SignalrEncode, EncodesPing) {
 
 TEST(SignalrEncode, EncodesCloseVariants) {
   EXPECT_EQ(encode_close(std::nullopt, false), "{\"type\":7}\x1e");
-  EXPECT_EQ(encode_close(std::nullopt, true),
-            "{\"type\":7,\"allowReconnect\":true}\x1e");
+  EXPECT_EQ(encode_close(std::nullopt, true), "{\"type\":7,\"allowReconnect\":true}\x1e");
   EXPECT_EQ(encode_close("Server is shutting down.", false),
             "{\"type\":7,\"error\":\"Server is shutting down.\"}\x1e");
   EXPECT_EQ(encode_close("Node \"a\" drains.", true),
@@ -543,20 +494,19 @@ TEST(SignalrEncode, EncodesCloseVariants) {
 }
 
 TEST(SignalrEncode, EncodesNegotiateVersion1) {
-  auto expected = std::string{
-      R"({"connectionToken":"tok-1","connectionId":"id-1","negotiateVersion":1,)"
-      R"("availableTransports":[{"transport":"WebSockets",)"
-      R"("transferFormats":["Text"]}]})"};
+  auto expected
+      = std::string{R"({"connectionToken":"tok-1","connectionId":"id-1","negotiateVersion":1,)"
+                    R"("availableTransports":[{"transport":"WebSockets",)"
+                    R"("transferFormats":["Text"]}]})"};
   EXPECT_EQ(encode_negotiate_response("id-1", "tok-1", 1), expected);
   // A newer client gets our highest version.
   EXPECT_EQ(encode_negotiate_response("id-1", "tok-1", 2), expected);
 }
 
 TEST(SignalrEncode, EncodesNegotiateVersion0WithoutToken) {
-  auto expected
-      = std::string{R"({"connectionId":"id-1","negotiateVersion":0,)"
-                    R"("availableTransports":[{"transport":"WebSockets",)"
-                    R"("transferFormats":["Text"]}]})"};
+  auto expected = std::string{R"({"connectionId":"id-1","negotiateVersion":0,)"
+                              R"("availableTransports":[{"transport":"WebSockets",)"
+                              R"("transferFormats":["Text"]}]})"};
   EXPECT_EQ(encode_negotiate_response("id-1", "tok-1", 0), expected);
   EXPECT_EQ(encode_negotiate_response("id-1", "tok-1", -3), expected);
 }

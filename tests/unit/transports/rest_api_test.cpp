@@ -30,10 +30,8 @@
 
 namespace puzzle_test {
 
-using test_request
-    = boost::beast::http::request<boost::beast::http::string_body>;
-using test_response
-    = boost::beast::http::response<boost::beast::http::string_body>;
+using test_request = boost::beast::http::request<boost::beast::http::string_body>;
+using test_response = boost::beast::http::response<boost::beast::http::string_body>;
 
 class http_client {
 public:
@@ -52,8 +50,8 @@ private:
   char scratch_[512];
 };
 
-test_request make_request(boost::beast::http::verb method,
-                          const std::string& target, std::string body = {},
+test_request make_request(boost::beast::http::verb method, const std::string& target,
+                          std::string body = {},
                           const std::string& content_type = "application/json");
 
 } // namespace puzzle_test
@@ -86,14 +84,11 @@ fake_directory(directory_actor::stateful_pointer<fake_directory_state> self) {
       [=](lookup_atom, const std::string&) -> caf::result<session_actor> {
         return make_error(errc::session_not_found, "no such session");
       },
-      [=](create_atom,
-          const create_request& req) -> caf::result<session_summary> {
+      [=](create_atom, const create_request& req) -> caf::result<session_summary> {
         if (req.rows < 1 || req.cols < 1)
-          return make_error(errc::invalid_argument,
-                            "rows and cols must be at least 1");
+          return make_error(errc::invalid_argument, "rows and cols must be at least 1");
         if (int64_t{req.rows} * req.cols > 5000)
-          return make_error(errc::limit_exceeded,
-                            "rows x cols exceeds limits.max_pieces (5000)");
+          return make_error(errc::limit_exceeded, "rows x cols exceeds limits.max_pieces (5000)");
         session_summary s;
         s.session_id = transports::auth::new_uuid();
         s.name = req.name;
@@ -121,8 +116,7 @@ fake_directory(directory_actor::stateful_pointer<fake_directory_state> self) {
         auto i = self->state.sessions.find(id);
         if (i == self->state.sessions.end())
           return make_error(errc::session_not_found, "no session " + id);
-        return R"({"sessionId":")" + id + R"(","name":")" + i->second.name
-            + R"(","version":0})";
+        return R"({"sessionId":")" + id + R"(","name":")" + i->second.name + R"(","version":0})";
       },
       [=](delete_atom, const std::string& id, const std::string& user,
           bool is_admin) -> caf::result<bool> {
@@ -146,11 +140,9 @@ struct silent_state {
   static inline const char* name = "silent_directory";
 };
 
-using silent_actor = caf::typed_actor<
-    caf::replies_to<state_atom, std::string>::with<std::string>>;
+using silent_actor = caf::typed_actor<caf::replies_to<state_atom, std::string>::with<std::string>>;
 
-silent_actor::behavior_type
-silent_directory(silent_actor::stateful_pointer<silent_state> self) {
+silent_actor::behavior_type silent_directory(silent_actor::stateful_pointer<silent_state> self) {
   return {
       [=](state_atom, const std::string&) -> caf::result<std::string> {
         self->state.parked.push_back(self->make_response_promise());
@@ -183,31 +175,28 @@ protected:
   void start(std::chrono::milliseconds ask_timeout = 5s) {
     routes_ = std::make_shared<transports::http::router>();
     // A stand-in for the SignalR endpoint, so /api/demo sees it served.
-    routes_->add_upgrade(
-        "/puzzlehub", [](beast::tcp_stream&&, transports::http::request&&) {});
-    transports::api::rest_context ctx{
-        *system_,
-        directory_,
-        *tokens_,
-        settings_,
-        [this](transports::api::database_report report) {
-          report(db_ok_, db_description_, 1234us);
-        },
-        std::chrono::system_clock::now() - 90s,
-        [this] {
-          return server_ ? server_->open_connections() : 0;
-        },
-        ask_timeout,
-        "9.9.9"};
+    routes_->add_upgrade("/puzzlehub", [](beast::tcp_stream&&, transports::http::request&&) {});
+    transports::api::rest_context ctx{*system_,
+                                      directory_,
+                                      *tokens_,
+                                      settings_,
+                                      [this](transports::api::database_report report) {
+                                        report(db_ok_, db_description_, 1234us);
+                                      },
+                                      std::chrono::system_clock::now() - 90s,
+                                      [this] {
+                                        return server_ ? server_->open_connections() : 0;
+                                      },
+                                      ask_timeout,
+                                      "9.9.9"};
     transports::api::register_rest_api(*routes_, std::move(ctx));
-    server_
-        = std::make_unique<transports::http::server>(settings_.http, routes_);
+    server_ = std::make_unique<transports::http::server>(settings_.http, routes_);
     ASSERT_FALSE(server_->start());
     server_->run(2);
   }
 
-  test_response send(bhttp::verb method, const std::string& target,
-                     std::string body = {}, const std::string& token = {},
+  test_response send(bhttp::verb method, const std::string& target, std::string body = {},
+                     const std::string& token = {},
                      const std::string& content_type = "application/json") {
     http_client c{server_->port()};
     auto req = make_request(method, target, std::move(body), content_type);
@@ -216,13 +205,9 @@ protected:
   }
 
   /// Creates a session through the API and returns its JSON.
-  json create(const std::string& token, const std::string& name,
-              bool is_public = true) {
-    json body{{"name", name},
-              {"imageId", "coral-reef"},
-              {"rows", 3},
-              {"cols", 4},
-              {"public", is_public}};
+  json create(const std::string& token, const std::string& name, bool is_public = true) {
+    json body{
+        {"name", name}, {"imageId", "coral-reef"}, {"rows", 3}, {"cols", 4}, {"public", is_public}};
     auto res = send(bhttp::verb::post, "/api/sessions", body.dump(), token);
     EXPECT_EQ(res.result(), bhttp::status::created) << res.body();
     return json::parse(res.body());
@@ -239,8 +224,7 @@ protected:
   std::string db_description_ = "SQLite is reachable";
 };
 
-json error_json(unsigned status, const std::string& code,
-                const std::string& message) {
+json error_json(unsigned status, const std::string& code, const std::string& message) {
   return json{{"status", status}, {"code", code}, {"message", message}};
 }
 
@@ -254,8 +238,7 @@ std::string header(const test_response& res, bhttp::field f) {
 }
 
 bool is_iso(const json& x) {
-  static const std::regex re{
-      R"(^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$)"};
+  static const std::regex re{R"(^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$)"};
   return x.is_string() && std::regex_match(x.get<std::string>(), re);
 }
 
@@ -277,8 +260,7 @@ std::string parse_error_of(const std::string& text) {
 
 TEST_F(RestApi, GuestTokenForATrimmedDisplayName) {
   start();
-  auto res = send(bhttp::verb::post, "/api/auth/guest",
-                  R"({"displayName":"  Ada 🧩\u00a0 "})");
+  auto res = send(bhttp::verb::post, "/api/auth/guest", R"({"displayName":"  Ada 🧩\u00a0 "})");
   ASSERT_EQ(res.result(), bhttp::status::ok) << res.body();
   auto body = body_of(res);
   auto user = tokens_->verify(body.at("token").get<std::string>());
@@ -298,15 +280,13 @@ TEST_F(RestApi, GuestNameLimitsCountCodePoints) {
   std::string hundred;
   for (int i = 0; i < 100; ++i)
     hundred += "🧩";
-  auto ok = send(bhttp::verb::post, "/api/auth/guest",
-                 json{{"displayName", hundred}}.dump());
+  auto ok = send(bhttp::verb::post, "/api/auth/guest", json{{"displayName", hundred}}.dump());
   EXPECT_EQ(ok.result(), bhttp::status::ok);
   auto too_long = error_json(400, "INVALID_ARGUMENT",
                              "displayName must be a string of 1 to 100 "
                              "characters");
-  for (auto body : {json{{"displayName", hundred + "x"}},
-                    json{{"displayName", "   "}}, json{{"displayName", ""}},
-                    json{{"displayName", 42}}, json{{"name", "Ada"}}}) {
+  for (auto body : {json{{"displayName", hundred + "x"}}, json{{"displayName", "   "}},
+                    json{{"displayName", ""}}, json{{"displayName", 42}}, json{{"name", "Ada"}}}) {
     auto res = send(bhttp::verb::post, "/api/auth/guest", body.dump());
     EXPECT_EQ(res.result(), bhttp::status::bad_request) << body;
     EXPECT_EQ(body_of(res), too_long) << body;
@@ -317,18 +297,15 @@ TEST_F(RestApi, BadJsonAndWrongContentTypes) {
   start();
   auto bad = send(bhttp::verb::post, "/api/auth/guest", "{");
   EXPECT_EQ(bad.result(), bhttp::status::bad_request);
-  EXPECT_EQ(body_of(bad),
-            error_json(400, "INVALID_ARGUMENT", parse_error_of("{")));
+  EXPECT_EQ(body_of(bad), error_json(400, "INVALID_ARGUMENT", parse_error_of("{")));
   auto array = send(bhttp::verb::post, "/api/auth/guest", "[]");
   EXPECT_EQ(body_of(array),
-            error_json(400, "INVALID_ARGUMENT",
-                       "the request body must be a JSON object"));
-  auto text = send(bhttp::verb::post, "/api/auth/guest",
-                   R"({"displayName":"Ada"})", {}, "text/plain");
+            error_json(400, "INVALID_ARGUMENT", "the request body must be a JSON object"));
+  auto text
+      = send(bhttp::verb::post, "/api/auth/guest", R"({"displayName":"Ada"})", {}, "text/plain");
   EXPECT_EQ(text.result(), bhttp::status::unsupported_media_type);
   EXPECT_EQ(body_of(text),
-            error_json(415, "UNSUPPORTED_MEDIA_TYPE",
-                       "Content-Type must be application/json"));
+            error_json(415, "UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json"));
 }
 
 TEST_F(RestApi, ListsAndFindsBuiltInImages) {
@@ -348,8 +325,7 @@ TEST_F(RestApi, ListsAndFindsBuiltInImages) {
   EXPECT_EQ(body_of(one), image("autumn-mosaic", "Autumn Mosaic", 1600, 1000));
   auto missing = send(bhttp::verb::get, "/api/images/nope");
   EXPECT_EQ(missing.result(), bhttp::status::not_found);
-  EXPECT_EQ(body_of(missing),
-            error_json(404, "IMAGE_NOT_FOUND", "no image with this id"));
+  EXPECT_EQ(body_of(missing), error_json(404, "IMAGE_NOT_FOUND", "no image with this id"));
 }
 
 // -- sessions -----------------------------------------------------------------
@@ -360,18 +336,14 @@ TEST_F(RestApi, CreatingASessionNeedsAValidToken) {
   auto none = send(bhttp::verb::post, "/api/sessions", body.dump());
   EXPECT_EQ(none.result(), bhttp::status::unauthorized);
   EXPECT_EQ(header(none, bhttp::field::www_authenticate), "Bearer");
-  EXPECT_EQ(body_of(none),
-            error_json(401, "UNAUTHORIZED", "a Bearer token is required"));
-  auto bad
-      = send(bhttp::verb::post, "/api/sessions", body.dump(), "abc.def.ghi");
+  EXPECT_EQ(body_of(none), error_json(401, "UNAUTHORIZED", "a Bearer token is required"));
+  auto bad = send(bhttp::verb::post, "/api/sessions", body.dump(), "abc.def.ghi");
   EXPECT_EQ(bad.result(), bhttp::status::unauthorized);
   EXPECT_EQ(body_of(bad),
-            error_json(401, "UNAUTHORIZED",
-                       "invalid token (malformed or bad signature)"));
+            error_json(401, "UNAUTHORIZED", "invalid token (malformed or bad signature)"));
   token_service other_issuer{[] {
                                config::auth_settings s;
-                               s.jwt_secret
-                                   = "test secret, 32 bytes long......";
+                               s.jwt_secret = "test secret, 32 bytes long......";
                                s.issuer = "elsewhere";
                                return s;
                              }(),
@@ -380,8 +352,7 @@ TEST_F(RestApi, CreatingASessionNeedsAValidToken) {
                              }};
   auto foreign = send(bhttp::verb::post, "/api/sessions", body.dump(),
                       other_issuer.issue_guest("Eve").value);
-  EXPECT_EQ(body_of(foreign),
-            error_json(401, "UNAUTHORIZED", "invalid token issuer"));
+  EXPECT_EQ(body_of(foreign), error_json(401, "UNAUTHORIZED", "invalid token issuer"));
 }
 
 TEST_F(RestApi, CreatesASessionWithLocation) {
@@ -424,24 +395,20 @@ TEST_F(RestApi, ValidatesSessionFieldsNamingThem) {
       body.erase(key);
     else
       body[key] = value;
-    return body_of(
-        send(bhttp::verb::post, "/api/sessions", body.dump(), token));
+    return body_of(send(bhttp::verb::post, "/api/sessions", body.dump(), token));
   };
   auto invalid = [](const std::string& message) {
     return error_json(400, "INVALID_ARGUMENT", message);
   };
   auto missing = json(json::value_t::discarded);
-  EXPECT_EQ(with("name", missing),
-            invalid("name must be a string of 1 to 100 characters"));
+  EXPECT_EQ(with("name", missing), invalid("name must be a string of 1 to 100 characters"));
   EXPECT_EQ(with("name", std::string(101, 'n')),
             invalid("name must be a string of 1 to 100 characters"));
-  EXPECT_EQ(with("imageId", "mona-lisa"),
-            invalid("imageId names no known image"));
+  EXPECT_EQ(with("imageId", "mona-lisa"), invalid("imageId names no known image"));
   EXPECT_EQ(with("imageId", 7), invalid("imageId must be a string"));
   EXPECT_EQ(with("rows", "3"), invalid("rows must be a 32-bit integer"));
   EXPECT_EQ(with("rows", 2.5), invalid("rows must be a 32-bit integer"));
-  EXPECT_EQ(with("cols", 10'000'000'000),
-            invalid("cols must be a 32-bit integer"));
+  EXPECT_EQ(with("cols", 10'000'000'000), invalid("cols must be a 32-bit integer"));
   EXPECT_EQ(with("cols", missing), invalid("cols must be a 32-bit integer"));
   EXPECT_EQ(with("rotation", "yes"), invalid("rotation must be a boolean"));
   EXPECT_EQ(with("public", 1), invalid("public must be a boolean"));
@@ -450,19 +417,15 @@ TEST_F(RestApi, ValidatesSessionFieldsNamingThem) {
 TEST_F(RestApi, MapsDirectoryErrorsToStatusCodes) {
   start();
   auto token = tokens_->issue_guest("Ada").value;
-  json big{
-      {"name", "x"}, {"imageId", "coral-reef"}, {"rows", 100}, {"cols", 100}};
+  json big{{"name", "x"}, {"imageId", "coral-reef"}, {"rows", 100}, {"cols", 100}};
   auto res = send(bhttp::verb::post, "/api/sessions", big.dump(), token);
   EXPECT_EQ(res.result(), bhttp::status::payload_too_large);
   EXPECT_EQ(body_of(res),
-            error_json(413, "LIMIT_EXCEEDED",
-                       "rows x cols exceeds limits.max_pieces (5000)"));
+            error_json(413, "LIMIT_EXCEEDED", "rows x cols exceeds limits.max_pieces (5000)"));
   json zero{{"name", "x"}, {"imageId", "coral-reef"}, {"rows", 0}, {"cols", 3}};
   auto res2 = send(bhttp::verb::post, "/api/sessions", zero.dump(), token);
   EXPECT_EQ(res2.result(), bhttp::status::bad_request);
-  EXPECT_EQ(
-      body_of(res2),
-      error_json(400, "INVALID_ARGUMENT", "rows and cols must be at least 1"));
+  EXPECT_EQ(body_of(res2), error_json(400, "INVALID_ARGUMENT", "rows and cols must be at least 1"));
 }
 
 TEST_F(RestApi, ListsPublicSessionsNewestFirst) {
@@ -484,14 +447,11 @@ TEST_F(RestApi, ReturnsTheSessionStateAsIs) {
   auto id = create(token, "Reef").at("id").get<std::string>();
   auto res = send(bhttp::verb::get, "/api/sessions/" + id);
   EXPECT_EQ(res.result(), bhttp::status::ok);
-  EXPECT_EQ(header(res, bhttp::field::content_type),
-            "application/json; charset=utf-8");
-  EXPECT_EQ(res.body(),
-            R"({"sessionId":")" + id + R"(","name":"Reef","version":0})");
+  EXPECT_EQ(header(res, bhttp::field::content_type), "application/json; charset=utf-8");
+  EXPECT_EQ(res.body(), R"({"sessionId":")" + id + R"(","name":"Reef","version":0})");
   auto missing = send(bhttp::verb::get, "/api/sessions/nope");
   EXPECT_EQ(missing.result(), bhttp::status::not_found);
-  EXPECT_EQ(body_of(missing),
-            error_json(404, "SESSION_NOT_FOUND", "no session nope"));
+  EXPECT_EQ(body_of(missing), error_json(404, "SESSION_NOT_FOUND", "no session nope"));
 }
 
 TEST_F(RestApi, OnlyTheOwnerDeletesASession) {
@@ -503,17 +463,14 @@ TEST_F(RestApi, OnlyTheOwnerDeletesASession) {
   EXPECT_EQ(anonymous.result(), bhttp::status::unauthorized);
   auto other = send(bhttp::verb::delete_, "/api/sessions/" + id, {}, bob);
   EXPECT_EQ(other.result(), bhttp::status::forbidden);
-  EXPECT_EQ(body_of(other),
-            error_json(403, "FORBIDDEN", "only the owner may delete"));
+  EXPECT_EQ(body_of(other), error_json(403, "FORBIDDEN", "only the owner may delete"));
   auto owner = send(bhttp::verb::delete_, "/api/sessions/" + id, {}, ada);
   EXPECT_EQ(owner.result(), bhttp::status::no_content);
   EXPECT_EQ(owner.body(), "");
-  EXPECT_EQ(send(bhttp::verb::get, "/api/sessions/" + id).result(),
-            bhttp::status::not_found);
+  EXPECT_EQ(send(bhttp::verb::get, "/api/sessions/" + id).result(), bhttp::status::not_found);
   auto again = send(bhttp::verb::delete_, "/api/sessions/" + id, {}, ada);
   EXPECT_EQ(again.result(), bhttp::status::not_found);
-  EXPECT_EQ(body_of(again),
-            error_json(404, "SESSION_NOT_FOUND", "no session " + id));
+  EXPECT_EQ(body_of(again), error_json(404, "SESSION_NOT_FOUND", "no session " + id));
 }
 
 TEST_F(RestApi, AnActorThatDoesNotAnswerIs503) {
@@ -523,22 +480,18 @@ TEST_F(RestApi, AnActorThatDoesNotAnswerIs503) {
   start(100ms);
   auto res = send(bhttp::verb::get, "/api/sessions/any");
   EXPECT_EQ(res.result(), bhttp::status::service_unavailable);
-  EXPECT_EQ(body_of(res),
-            error_json(503, "INTERNAL", "the service did not answer in time"));
+  EXPECT_EQ(body_of(res), error_json(503, "INTERNAL", "the service did not answer in time"));
 }
 
 TEST(ActorBridge, MapsErrors) {
-  auto timeout = transports::api::to_http_error(
-      caf::make_error(caf::sec::request_timeout));
+  auto timeout = transports::api::to_http_error(caf::make_error(caf::sec::request_timeout));
   EXPECT_EQ(timeout.status, 503u);
   EXPECT_EQ(timeout.code, "INTERNAL");
-  auto forbidden = transports::api::to_http_error(
-      make_error(errc::forbidden, "not yours"));
+  auto forbidden = transports::api::to_http_error(make_error(errc::forbidden, "not yours"));
   EXPECT_EQ(forbidden.status, 403u);
   EXPECT_EQ(forbidden.code, "FORBIDDEN");
   EXPECT_EQ(forbidden.message, "not yours");
-  auto down = transports::api::to_http_error(
-      caf::make_error(caf::sec::request_receiver_down));
+  auto down = transports::api::to_http_error(caf::make_error(caf::sec::request_receiver_down));
   EXPECT_EQ(down.status, 500u);
   EXPECT_EQ(down.code, "INTERNAL");
   EXPECT_EQ(down.message, "request_receiver_down");
@@ -552,13 +505,11 @@ TEST_F(RestApi, HealthAndLiveness) {
   EXPECT_EQ(health.result(), bhttp::status::ok);
   auto body = body_of(health);
   EXPECT_TRUE(is_iso(body.at("timestamp")));
-  EXPECT_EQ(body,
-            (json{{"status", "Healthy"}, {"timestamp", body["timestamp"]}}));
+  EXPECT_EQ(body, (json{{"status", "Healthy"}, {"timestamp", body["timestamp"]}}));
   EXPECT_EQ(header(health, bhttp::field::cache_control), "no-store, no-cache");
   auto live = body_of(send(bhttp::verb::get, "/health/live"));
   EXPECT_TRUE(is_iso(live.at("timestamp")));
-  EXPECT_EQ(live,
-            (json{{"status", "Alive"}, {"timestamp", live["timestamp"]}}));
+  EXPECT_EQ(live, (json{{"status", "Alive"}, {"timestamp", live["timestamp"]}}));
 }
 
 TEST_F(RestApi, ReadinessFollowsTheDatabaseCheck) {
@@ -602,8 +553,7 @@ TEST_F(RestApi, DetailedHealthReportsEachCheck) {
   auto down_body = body_of(down);
   EXPECT_EQ(down_body.at("status"), "Unhealthy");
   EXPECT_EQ(down_body.at("results").at("database").at("status"), "Unhealthy");
-  EXPECT_EQ(down_body.at("results").at("database").at("description"),
-            "database is locked");
+  EXPECT_EQ(down_body.at("results").at("database").at("description"), "database is locked");
 }
 
 // -- demo ---------------------------------------------------------------------
@@ -629,13 +579,9 @@ TEST_F(RestApi, DemoConnectionsMarkWhatIsServed) {
   start();
   auto res = send(bhttp::verb::get, "/api/demo/connections");
   EXPECT_EQ(res.result(), bhttp::status::ok);
-  auto endpoint
-      = [](std::string type, json url, std::string protocol, bool available) {
-          return json{{"type", type},
-                      {"url", url},
-                      {"protocol", protocol},
-                      {"available", available}};
-        };
+  auto endpoint = [](std::string type, json url, std::string protocol, bool available) {
+    return json{{"type", type}, {"url", url}, {"protocol", protocol}, {"available", available}};
+  };
   EXPECT_EQ(body_of(res),
             (json{{"endpoints",
                    {endpoint("SignalR", "/puzzlehub", "WebSocket", true),
@@ -647,8 +593,7 @@ TEST_F(RestApi, DemoConnectionsMarkWhatIsServed) {
 
 TEST_F(RestApi, DemoEchoesAMessage) {
   start();
-  auto res
-      = send(bhttp::verb::post, "/api/demo/echo", R"({"message":"héllo 👋"})");
+  auto res = send(bhttp::verb::post, "/api/demo/echo", R"({"message":"héllo 👋"})");
   EXPECT_EQ(res.result(), bhttp::status::ok);
   auto body = body_of(res);
   EXPECT_TRUE(is_iso(body.at("timestamp")));
@@ -658,8 +603,7 @@ TEST_F(RestApi, DemoEchoesAMessage) {
                   {"echoedAt", body["timestamp"]}}));
   auto bad = send(bhttp::verb::post, "/api/demo/echo", R"({"text":"x"})");
   EXPECT_EQ(bad.result(), bhttp::status::bad_request);
-  EXPECT_EQ(body_of(bad),
-            error_json(400, "INVALID_ARGUMENT", "message must be a string"));
+  EXPECT_EQ(body_of(bad), error_json(400, "INVALID_ARGUMENT", "message must be a string"));
 }
 
 TEST_F(RestApi, UnknownApiPathsAre404And405) {

@@ -20,10 +20,9 @@ namespace {
 constexpr int64_t t0_ms = 1'700'000'000'000;
 constexpr int64_t t0_s = 1'700'000'000;
 
-puzzle::config::auth_settings
-settings(std::string secret = "0123456789abcdef0123456789abcdef",
-         std::string issuer = "puzzle",
-         std::string audience = "puzzle-clients") {
+puzzle::config::auth_settings settings(std::string secret = "0123456789abcdef0123456789abcdef",
+                                       std::string issuer = "puzzle",
+                                       std::string audience = "puzzle-clients") {
   puzzle::config::auth_settings s;
   s.jwt_secret = std::move(secret);
   s.issuer = std::move(issuer);
@@ -173,8 +172,7 @@ TEST(TokenService, RejectsTamperedPayload) {
   auto claims = claims_of(t.value);
   claims["sub"] = "00000000-0000-4000-8000-000000000000";
   auto forged = parts[0] + "." + b64url_encode(claims.dump()) + "." + parts[2];
-  EXPECT_EQ(reason(tokens.verify(forged)),
-            "invalid token (malformed or bad signature)");
+  EXPECT_EQ(reason(tokens.verify(forged)), "invalid token (malformed or bad signature)");
 }
 
 TEST(TokenService, RejectsTamperedSignature) {
@@ -183,22 +181,19 @@ TEST(TokenService, RejectsTamperedSignature) {
   auto forged = t.value;
   auto& last = forged[forged.size() - 5];
   last = last == 'A' ? 'B' : 'A';
-  EXPECT_EQ(reason(tokens.verify(forged)),
-            "invalid token (malformed or bad signature)");
+  EXPECT_EQ(reason(tokens.verify(forged)), "invalid token (malformed or bad signature)");
 }
 
 TEST(TokenService, RejectsGarbageAndEmptyTokens) {
   token_service tokens{settings(), fixed(t0_ms)};
   EXPECT_EQ(reason(tokens.verify("")), "missing token");
-  EXPECT_EQ(reason(tokens.verify("not-a-jwt")),
-            "invalid token (malformed or bad signature)");
+  EXPECT_EQ(reason(tokens.verify("not-a-jwt")), "invalid token (malformed or bad signature)");
   EXPECT_EQ(reason(tokens.verify(std::string(9000, 'a'))), "token too long");
 }
 
 TEST(TokenService, RejectsTokenSignedWithAnotherSecret) {
   token_service mine{settings(), fixed(t0_ms)};
-  token_service theirs{settings("another secret of enough length!!"),
-                       fixed(t0_ms)};
+  token_service theirs{settings("another secret of enough length!!"), fixed(t0_ms)};
   EXPECT_EQ(reason(mine.verify(theirs.issue_guest("Eve").value)),
             "invalid token (malformed or bad signature)");
 }
@@ -208,25 +203,20 @@ TEST(TokenService, EmptySecretDrawsARandomOnePerInstance) {
   token_service b{settings(""), fixed(t0_ms)};
   auto t = a.issue_guest("Ada");
   EXPECT_TRUE(a.verify(t.value));
-  EXPECT_EQ(reason(b.verify(t.value)),
-            "invalid token (malformed or bad signature)");
+  EXPECT_EQ(reason(b.verify(t.value)), "invalid token (malformed or bad signature)");
 }
 
 TEST(TokenService, RejectsWrongIssuer) {
   token_service mine{settings(), fixed(t0_ms)};
-  token_service theirs{settings("0123456789abcdef0123456789abcdef", "other"),
-                       fixed(t0_ms)};
-  EXPECT_EQ(reason(mine.verify(theirs.issue_guest("Eve").value)),
-            "invalid token issuer");
+  token_service theirs{settings("0123456789abcdef0123456789abcdef", "other"), fixed(t0_ms)};
+  EXPECT_EQ(reason(mine.verify(theirs.issue_guest("Eve").value)), "invalid token issuer");
 }
 
 TEST(TokenService, RejectsWrongAudience) {
   token_service mine{settings(), fixed(t0_ms)};
-  token_service theirs{
-      settings("0123456789abcdef0123456789abcdef", "puzzle", "someone-else"),
-      fixed(t0_ms)};
-  EXPECT_EQ(reason(mine.verify(theirs.issue_guest("Eve").value)),
-            "invalid token audience");
+  token_service theirs{settings("0123456789abcdef0123456789abcdef", "puzzle", "someone-else"),
+                       fixed(t0_ms)};
+  EXPECT_EQ(reason(mine.verify(theirs.issue_guest("Eve").value)), "invalid token audience");
 }
 
 TEST(TokenService, ExpiryAllowsThirtySecondsOfSkew) {
@@ -281,8 +271,7 @@ TEST(TokenService, RejectsOtherHmacAlgorithmsEvenWithTheRightKey) {
   ASSERT_NE(encoded, nullptr);
   std::string token = encoded;
   free(encoded);
-  EXPECT_EQ(reason(tokens.verify(token)),
-            "invalid token algorithm (HS256 required)");
+  EXPECT_EQ(reason(tokens.verify(token)), "invalid token algorithm (HS256 required)");
   // The same claims under HS256 pass: only the algorithm was wrong.
   ASSERT_EQ(jwt_set_alg(jwt.get(), JWT_ALG_HS256,
                         reinterpret_cast<const unsigned char*>(secret.data()),
@@ -309,8 +298,7 @@ TEST(TokenService, RejectsTokenWithoutExpiryOrSubject) {
     jwt_add_grant(jwt.get(), "iss", "puzzle");
     jwt_add_grant(jwt.get(), "aud", "puzzle-clients");
     if (with_exp) jwt_add_grant_int(jwt.get(), "exp", t0_s + 60);
-    jwt_set_alg(jwt.get(), JWT_ALG_HS256,
-                reinterpret_cast<const unsigned char*>(secret.data()),
+    jwt_set_alg(jwt.get(), JWT_ALG_HS256, reinterpret_cast<const unsigned char*>(secret.data()),
                 static_cast<int>(secret.size()));
     char* encoded = jwt_encode_str(jwt.get());
     std::string token = encoded;

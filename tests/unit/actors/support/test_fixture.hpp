@@ -78,9 +78,8 @@ using memory_store_actor = store_actor::extend<caf::reacts_to<flush_atom>>;
 
 /// A `store_actor` keeping sessions in `data`; replies `true` to writes (at
 /// once, or on `flush_atom` while `hold_writes` is set).
-inline memory_store_actor::behavior_type
-memory_store(memory_store_actor::pointer self,
-             std::shared_ptr<memory_store_data> data) {
+inline memory_store_actor::behavior_type memory_store(memory_store_actor::pointer self,
+                                                      std::shared_ptr<memory_store_data> data) {
   // Answers `value` now, or holds the answer back until the next flush.
   auto answer = [self, data](bool value) -> caf::result<bool> {
     if (!data->hold_writes) return value;
@@ -99,24 +98,21 @@ memory_store(memory_store_actor::pointer self,
         data->sessions[state.session_id] = state;
         return answer(true);
       },
-      [data, answer, not_found](save_atom,
-                                drop_record& drop) -> caf::result<bool> {
+      [data, answer, not_found](save_atom, drop_record& drop) -> caf::result<bool> {
         ++data->saves;
         data->drops.push_back(drop);
         auto i = data->sessions.find(drop.session_id);
         if (i == data->sessions.end()) return not_found(drop.session_id);
         auto& stored = i->second;
         for (auto& piece : drop.pieces)
-          if (piece.id >= 0
-              && static_cast<size_t>(piece.id) < stored.pieces.size())
+          if (piece.id >= 0 && static_cast<size_t>(piece.id) < stored.pieces.size())
             stored.pieces[static_cast<size_t>(piece.id)] = piece;
         stored.version = drop.version;
         stored.started_at = drop.started_at;
         stored.completed_at = drop.completed_at;
         return answer(true);
       },
-      [data, answer, not_found](join_atom, std::string& id,
-                                participant& who) -> caf::result<bool> {
+      [data, answer, not_found](join_atom, std::string& id, participant& who) -> caf::result<bool> {
         ++data->joins;
         auto i = data->sessions.find(id);
         if (i == data->sessions.end()) return not_found(id);
@@ -138,13 +134,10 @@ memory_store(memory_store_actor::pointer self,
         auto& chat = i->second.chat;
         chat.push_back(entry);
         if (chat.size() > data->chat_history)
-          chat.erase(chat.begin(),
-                     chat.end()
-                         - static_cast<std::ptrdiff_t>(data->chat_history));
+          chat.erase(chat.begin(), chat.end() - static_cast<std::ptrdiff_t>(data->chat_history));
         return answer(true);
       },
-      [self, data, not_found](load_atom,
-                              std::string& id) -> caf::result<session_state> {
+      [self, data, not_found](load_atom, std::string& id) -> caf::result<session_state> {
         ++data->loads;
         auto load = [data, not_found, id]() -> caf::expected<session_state> {
           auto i = data->sessions.find(id);
@@ -175,11 +168,10 @@ memory_store(memory_store_actor::pointer self,
           out.push_back(summarize(state));
           out.back().participants_online = 0; // stored participants are offline
         }
-        std::stable_sort(
-            out.begin(), out.end(),
-            [](const session_summary& a, const session_summary& b) {
-              return a.created_at > b.created_at;
-            });
+        std::stable_sort(out.begin(), out.end(),
+                         [](const session_summary& a, const session_summary& b) {
+                           return a.created_at > b.created_at;
+                         });
         return out;
       },
       [data, answer](delete_atom, std::string& id) -> caf::result<bool> {
@@ -243,20 +235,17 @@ public:
 
 // -- event helpers ------------------------------------------------------------
 
-inline std::vector<std::string>
-names_of(const std::vector<session_event>& evs) {
+inline std::vector<std::string> names_of(const std::vector<session_event>& evs) {
   std::vector<std::string> out;
   for (auto& ev : evs)
     out.push_back(ev.name);
   return out;
 }
 
-inline size_t count_named(const std::vector<session_event>& evs,
-                          const std::string& name) {
-  return static_cast<size_t>(
-      std::count_if(evs.begin(), evs.end(), [&](const session_event& ev) {
-        return ev.name == name;
-      }));
+inline size_t count_named(const std::vector<session_event>& evs, const std::string& name) {
+  return static_cast<size_t>(std::count_if(evs.begin(), evs.end(), [&](const session_event& ev) {
+    return ev.name == name;
+  }));
 }
 
 inline std::vector<session_event> named(const std::vector<session_event>& evs,
@@ -276,8 +265,7 @@ inline nlohmann::json args_of(const session_event& ev) {
 // -- the fixture --------------------------------------------------------------
 
 /// A fixed, canonical session id (the directory checks the UUID shape).
-inline const std::string default_session_id
-    = "0b6e5f2c-6d1a-4c1e-9a51-3f1d2e4c5b6a";
+inline const std::string default_session_id = "0b6e5f2c-6d1a-4c1e-9a51-3f1d2e4c5b6a";
 
 /// A fresh `rows x cols` session on a 400x300 image (not stored, not live).
 inline session_state make_state(int32_t rows, int32_t cols,
@@ -338,11 +326,9 @@ protected:
 
   /// Stores `state` and spawns its session actor (what the directory does on
   /// activation).
-  session_actor spawn_session(const session_state& state,
-                              session_options options = {}) {
+  session_actor spawn_session(const session_state& state, session_options options = {}) {
     store_data->sessions[state.session_id] = state;
-    auto session
-        = sys.spawn(session_behavior, state, store_actor{store}, options);
+    auto session = sys.spawn(session_behavior, state, store_actor{store}, options);
     track(session);
     sched.run();
     return session;
@@ -351,16 +337,14 @@ protected:
   /// Sends a request from `who` without running anything; returns the id to
   /// pick the reply with.
   template<class Handle, class... Ts>
-  caf::message_id
-  send_request(caf::scoped_actor& who, const Handle& dest, Ts&&... xs) {
+  caf::message_id send_request(caf::scoped_actor& who, const Handle& dest, Ts&&... xs) {
     return who->request(dest, caf::infinite, std::forward<Ts>(xs)...).id();
   }
 
   /// Picks the reply to request `id` if it is in `who`'s mailbox; never
   /// waits. Other messages stay in the mailbox.
   template<class T>
-  std::optional<caf::expected<T>>
-  take_reply(caf::scoped_actor& who, caf::message_id id) {
+  std::optional<caf::expected<T>> take_reply(caf::scoped_actor& who, caf::message_id id) {
     std::optional<caf::expected<T>> out;
     caf::blocking_actor::accept_one_cond rc;
     who->varargs_receive(
@@ -405,10 +389,9 @@ protected:
 
   /// Joins `session` as `user_id` (username `name`) from `who`; returns the
   /// SessionState JSON, or an empty string after reporting a failure.
-  std::string join(caf::scoped_actor& who, const session_actor& session,
-                   const std::string& user_id, const std::string& name) {
-    auto json = ask<std::string>(who, session, join_atom::value,
-                                 user_identity{user_id, name},
+  std::string join(caf::scoped_actor& who, const session_actor& session, const std::string& user_id,
+                   const std::string& name) {
+    auto json = ask<std::string>(who, session, join_atom::value, user_identity{user_id, name},
                                  caf::actor_cast<client_events_actor>(who));
     if (!json) {
       ADD_FAILURE() << "join failed: " << message_of(json.error());
@@ -418,8 +401,7 @@ protected:
   }
 
   /// The session's state JSON, parsed.
-  nlohmann::json state_of(caf::scoped_actor& who,
-                          const session_actor& session) {
+  nlohmann::json state_of(caf::scoped_actor& who, const session_actor& session) {
     auto json = ask<std::string>(who, session, state_atom::value);
     if (!json) {
       ADD_FAILURE() << "state failed: " << message_of(json.error());
