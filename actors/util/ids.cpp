@@ -3,44 +3,52 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <mutex>
-#include <random>
+#include <cerrno>
+#include <cstdlib>
+
+#include <sys/random.h>
 
 namespace puzzle::util {
 
 namespace {
 
-/// One engine for the process, seeded from the OS: ids need to be unique,
-/// not secret (tokens are signed, not guessed).
-uint64_t next_random() {
-  static std::mutex mtx;
-  static std::mt19937_64 engine{[] {
-    std::random_device dev;
-    return (static_cast<uint64_t>(dev()) << 32) ^ dev();
-  }()};
-  std::lock_guard<std::mutex> guard{mtx};
-  return engine();
+/// Fills `buf` from the kernel's CSPRNG: ids such as SignalR connection
+/// tokens must not be guessable from earlier ones.
+void os_random(void* buf, size_t len) {
+  auto* out = static_cast<unsigned char*>(buf);
+  while (len > 0) {
+    auto n = getrandom(out, len, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      std::abort(); // No entropy source: nothing sensible to fall back to.
+    }
+    out += n;
+    len -= static_cast<size_t>(n);
+  }
 }
 
 } // namespace
 
 uint64_t random_u64() {
-  return next_random();
+  uint64_t value = 0;
+  os_random(&value, sizeof(value));
+  return value;
 }
 
 std::string new_uuid() {
-  uint64_t hi = next_random();
-  uint64_t lo = next_random();
-  hi = (hi & 0xFFFFFFFFFFFF0FFFull) | 0x0000000000004000ull; // version 4
-  lo = (lo & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull; // variant 1
-  char buf[37];
-  std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx",
-                static_cast<unsigned>(hi >> 32),
-                static_cast<unsigned>((hi >> 16) & 0xFFFF),
-                static_cast<unsigned>(hi & 0xFFFF),
-                static_cast<unsigned>(lo >> 48),
-                static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFull));
-  return std::string{buf, 36};
+  unsigned char bytes[16];
+  os_random(bytes, sizeof(bytes));
+  bytes[6] = static_cast<unsigned char>((bytes[6] & 0x0F) | 0x40); // v4
+  bytes[8] = static_cast<unsigned char>((bytes[8] & 0x3F) | 0x80); // RFC 4122
+  constexpr char hex[] = "0123456789abcdef";
+  std::string result;
+  result.reserve(36);
+  for (size_t i = 0; i < sizeof(bytes); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) result += '-';
+    result += hex[bytes[i] >> 4];
+    result += hex[bytes[i] & 0x0F];
+  }
+  return result;
 }
 
 bool is_uuid(const std::string& text) noexcept {

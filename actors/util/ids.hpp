@@ -5,7 +5,8 @@
 
 namespace puzzle::util {
 
-/// A random UUID (version 4), lowercase, e.g. for session and user ids.
+/// A random UUID (version 4), lowercase, from the kernel's CSPRNG: used for
+/// session, user and connection ids, and token ids.
 std::string new_uuid();
 
 /// A random 64-bit value, e.g. a session's cut seed.

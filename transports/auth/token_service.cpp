@@ -11,6 +11,7 @@
 #include <jwt.h>
 #include <openssl/rand.h>
 
+#include "actors/util/ids.hpp"
 #include "actors/caf_errors.hpp"
 
 namespace puzzle::transports::auth {
@@ -69,22 +70,6 @@ std::string random_bytes(std::size_t n) {
   return result;
 }
 
-std::string new_uuid() {
-  auto bytes = random_bytes(16);
-  bytes[6] = static_cast<char>((bytes[6] & 0x0F) | 0x40); // version 4
-  bytes[8] = static_cast<char>((bytes[8] & 0x3F) | 0x80); // RFC 4122 variant
-  constexpr char hex[] = "0123456789abcdef";
-  std::string result;
-  result.reserve(36);
-  for (size_t i = 0; i < bytes.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) result += '-';
-    auto b = static_cast<unsigned char>(bytes[i]);
-    result += hex[b >> 4];
-    result += hex[b & 0x0F];
-  }
-  return result;
-}
-
 token_service::token_service(const config::auth_settings& settings,
                              clock_fn clock)
     : secret_(settings.jwt_secret), issuer_(settings.issuer),
@@ -103,7 +88,7 @@ int64_t token_service::now_ms() const {
 token_service::token
 token_service::issue_guest(std::string display_name) const {
   token result;
-  result.user_id = new_uuid();
+  result.user_id = util::new_uuid();
   result.display_name = std::move(display_name);
   auto now = now_ms();
   auto iat = static_cast<long>(now / 1000);
@@ -112,7 +97,7 @@ token_service::issue_guest(std::string display_name) const {
   jwt_t* raw = nullptr;
   if (jwt_new(&raw) != 0) throw std::bad_alloc{};
   jwt_ptr jwt{raw};
-  auto jti = new_uuid();
+  auto jti = util::new_uuid();
   int rc = 0;
   rc |= jwt_add_grant(jwt.get(), "sub", result.user_id.c_str());
   rc |= jwt_add_grant(jwt.get(), "name", result.display_name.c_str());

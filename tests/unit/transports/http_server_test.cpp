@@ -21,6 +21,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "actors/util/ids.hpp"
 #include "transports/auth/uuid.hpp"
 #include "transports/http/http_util.hpp"
 #include "transports/http/router.hpp"
@@ -732,8 +733,7 @@ TEST_F(HttpServer, StopClosesOpenConnections) {
 class StaticFiles : public HttpServer {
 protected:
   StaticFiles() {
-    base_ = std::filesystem::temp_directory_path()
-        / ("puzzle-static-" + puzzle::transports::auth::new_uuid());
+    base_ = std::filesystem::temp_directory_path() / ("puzzle-static-" + puzzle::util::new_uuid());
     root_ = base_ / "web";
     std::filesystem::create_directories(root_ / "assets");
     std::filesystem::create_directories(root_ / "images");

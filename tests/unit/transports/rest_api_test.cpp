@@ -19,6 +19,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "actors/util/ids.hpp"
 #include "actors/caf_errors.hpp"
 #include "actors/type_ids.hpp"
 #include "transports/api/actor_bridge.hpp"
@@ -90,7 +91,7 @@ fake_directory(directory_actor::stateful_pointer<fake_directory_state> self) {
         if (int64_t{req.rows} * req.cols > 5000)
           return make_error(errc::limit_exceeded, "rows x cols exceeds limits.max_pieces (5000)");
         session_summary s;
-        s.session_id = transports::auth::new_uuid();
+        s.session_id = util::new_uuid();
         s.name = req.name;
         s.owner_id = req.owner.user_id;
         s.is_public = req.is_public;

@@ -10,10 +10,11 @@
 #include <jwt.h>
 #include <nlohmann/json.hpp>
 
+#include "actors/util/ids.hpp"
 #include "actors/caf_errors.hpp"
 
-using puzzle::transports::auth::new_uuid;
 using puzzle::transports::auth::token_service;
+using puzzle::util::new_uuid;
 
 namespace {
 
