@@ -470,11 +470,13 @@ session_behavior(self_ptr self, session_state initial, store_actor store,
             people += sj::participant_json(st.data.participants[k]);
           }
           people += ']';
-          auto done = sj::args(
-              "{\"completedAt\":" + sj::quote(util::iso8601(now))
-              + ",\"totalTime\":" + sj::quote(util::timespan(now - since))
-              + ",\"totalTimeMs\":" + std::to_string(now - since)
-              + ",\"participants\":" + people + '}');
+          auto done
+              = sj::args("{\"completedAt\":" + sj::quote(util::iso8601(now))
+                         + ",\"totalTime\":"
+                         + sj::quote(util::timespan(
+                             std::chrono::milliseconds{now - since}))
+                         + ",\"totalTimeMs\":" + std::to_string(now - since)
+                         + ",\"participants\":" + people + '}');
           broadcast(self, make_event(self, "PuzzleCompleted", std::move(done)));
           log()->info("event=completed session={} pieces={}",
                       st.data.session_id, st.data.pieces.size());

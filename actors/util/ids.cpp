@@ -72,31 +72,50 @@ int64_t now_ms() noexcept {
 }
 
 std::string iso8601(int64_t unix_ms) {
-  auto secs = static_cast<std::time_t>(unix_ms / 1000);
-  auto millis = static_cast<int>(unix_ms % 1000);
+  // Floor division, so instants before 1970 render as the right second.
+  auto secs = unix_ms / 1000;
+  auto millis = unix_ms % 1000;
+  if (millis < 0) {
+    millis += 1000;
+    --secs;
+  }
+  auto t = static_cast<std::time_t>(secs);
   std::tm tm{};
-  gmtime_r(&secs, &tm);
+  gmtime_r(&t, &tm);
   char buf[64];
   std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                tm.tm_min, tm.tm_sec, millis);
+                tm.tm_min, tm.tm_sec, static_cast<int>(millis));
   return buf;
 }
 
-std::string timespan(int64_t milliseconds) {
-  if (milliseconds < 0) milliseconds = 0;
-  auto total_secs = milliseconds / 1000;
-  auto days = total_secs / 86400;
-  auto hours = (total_secs / 3600) % 24;
-  auto mins = (total_secs / 60) % 60;
-  auto secs = total_secs % 60;
-  auto ticks = (milliseconds % 1000) * 10000; // 100 ns units, as .NET
+std::string timespan(std::chrono::microseconds duration) {
+  auto us = duration.count();
+  const char* sign = "";
+  if (us < 0) {
+    sign = "-";
+    us = -us;
+  }
+  constexpr int64_t us_per_second = 1'000'000;
+  constexpr int64_t seconds_per_day = 86'400;
+  auto ticks = (us % us_per_second) * 10; // a .NET tick is 100 ns
+  auto secs = us / us_per_second;
+  auto days = secs / seconds_per_day;
+  secs %= seconds_per_day;
   char buf[64];
-  std::snprintf(buf, sizeof(buf), "%02lld:%02lld:%02lld.%07lld",
-                static_cast<long long>(hours), static_cast<long long>(mins),
-                static_cast<long long>(secs), static_cast<long long>(ticks));
-  if (days == 0) return buf;
-  return std::to_string(days) + '.' + buf; // .NET's "d.hh:mm:ss.fffffff"
+  if (days > 0)
+    std::snprintf(
+        buf, sizeof(buf), "%s%lld.%02lld:%02lld:%02lld.%07lld", sign,
+        static_cast<long long>(days), static_cast<long long>(secs / 3600),
+        static_cast<long long>(secs / 60 % 60),
+        static_cast<long long>(secs % 60), static_cast<long long>(ticks));
+  else
+    std::snprintf(buf, sizeof(buf), "%s%02lld:%02lld:%02lld.%07lld", sign,
+                  static_cast<long long>(secs / 3600),
+                  static_cast<long long>(secs / 60 % 60),
+                  static_cast<long long>(secs % 60),
+                  static_cast<long long>(ticks));
+  return buf;
 }
 
 } // namespace puzzle::util

@@ -1,8 +1,10 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
+/// Ids and the time formats of the contract.
 namespace puzzle::util {
 
 /// A random UUID (version 4), lowercase, from the kernel's CSPRNG: used for
@@ -21,8 +23,8 @@ int64_t now_ms() noexcept;
 /// ISO-8601 UTC with milliseconds, e.g. `2026-12-03T19:01:31.123Z`.
 std::string iso8601(int64_t unix_ms);
 
-/// A .NET TimeSpan string, e.g. `00:05:12.3450000` (how ASP.NET
-/// serializes durations).
-std::string timespan(int64_t milliseconds);
+/// A .NET TimeSpan string, e.g. `00:05:12.3450000` or `1.01:01:01.5000000`
+/// (how ASP.NET serializes durations).
+std::string timespan(std::chrono::microseconds duration);
 
 } // namespace puzzle::util

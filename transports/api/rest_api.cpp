@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/model/puzzle_model.hpp"
+#include "actors/util/ids.hpp"
 #include "transports/api/actor_bridge.hpp"
 #include "transports/api/builtin_images.hpp"
 #include "transports/http/http_util.hpp"
@@ -57,7 +58,7 @@ void send_actor_error(responder& reply, const caf::error& err) {
 }
 
 std::string now_iso() {
-  return http::iso8601_utc(http::now_unix_ms());
+  return util::iso8601(util::now_ms());
 }
 
 /// The JSON object of a request body; answers 415/400 and returns nullopt
@@ -179,7 +180,7 @@ json summary_json(const session_summary& s) {
               {"isCompleted", s.is_completed},
               {"isPublic", s.is_public},
               {"ownerId", s.owner_id},
-              {"createdAt", http::iso8601_utc(s.created_at)}};
+              {"createdAt", util::iso8601(s.created_at)}};
 }
 
 void no_store(response& res) {
@@ -200,7 +201,7 @@ void guest(const context_ptr& ctx, request&& req, route_match,
             json{{"token", token.value},
                  {"userId", token.user_id},
                  {"displayName", token.display_name},
-                 {"expiresAt", http::iso8601_utc(token.expires_at_ms)}});
+                 {"expiresAt", util::iso8601(token.expires_at_ms)}});
 }
 
 void list_images(request&&, route_match, responder reply) {
@@ -349,7 +350,7 @@ void ready(const context_ptr& ctx, request&&, route_match, responder reply) {
               auto res = http::make_json(
                   status,
                   dump(json{{"status", ok ? "Healthy" : "Unhealthy"},
-                            {"totalDuration", http::dotnet_timespan(total)},
+                            {"totalDuration", util::timespan(total)},
                             {"timestamp", now_iso()}}));
               no_store(res);
               reply(std::move(res));
@@ -364,11 +365,11 @@ void detailed(const context_ptr& ctx, request&&, route_match, responder reply) {
               auto status_text = ok ? "Healthy" : "Unhealthy";
               json database{{"status", status_text},
                             {"description", std::move(description)},
-                            {"duration", http::dotnet_timespan(duration)},
+                            {"duration", util::timespan(duration)},
                             {"exception", nullptr},
                             {"data", json::object()}};
               json body{{"status", status_text},
-                        {"totalDuration", http::dotnet_timespan(total)},
+                        {"totalDuration", util::timespan(total)},
                         {"timestamp", now_iso()},
                         {"results", json{{"database", std::move(database)}}}};
               auto res = http::make_json(
@@ -413,7 +414,7 @@ void demo_status(const context_ptr& ctx, const http::router* routes, request&&,
       {"status", "running"},
       {"version", ctx->version},
       {"timestamp", now_iso()},
-      {"uptime", http::dotnet_timespan(uptime)},
+      {"uptime", util::timespan(uptime)},
       {"openConnections", ctx->open_connections ? ctx->open_connections() : 0},
       {"features", std::move(features)}};
   send_json(reply, bhttp::status::ok, body);

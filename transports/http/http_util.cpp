@@ -40,21 +40,6 @@ std::string_view trim(std::string_view x) noexcept {
   return x;
 }
 
-// Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's
-// civil_from_days), so that formatting needs neither gmtime nor a lock.
-void civil_from_days(int64_t z, int64_t& y, unsigned& m, unsigned& d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  y = static_cast<int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  d = doy - (153 * mp + 2) / 5 + 1;
-  m = mp < 10 ? mp + 3 : mp - 9;
-  if (m <= 2) ++y;
-}
-
 } // namespace
 
 response make_json(bhttp::status status, std::string body, const request& req) {
@@ -168,65 +153,6 @@ bool has_json_content_type(const request& req) {
   std::string_view value{it->value().data(), it->value().size()};
   auto semi = value.find(';');
   return iequals(trim(value.substr(0, semi)), "application/json");
-}
-
-int64_t now_unix_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string iso8601_utc(int64_t unix_ms) {
-  constexpr int64_t ms_per_day = 86'400'000;
-  auto days = unix_ms / ms_per_day;
-  auto rest = unix_ms % ms_per_day;
-  if (rest < 0) {
-    rest += ms_per_day;
-    --days;
-  }
-  int64_t year = 0;
-  unsigned month = 0;
-  unsigned day = 0;
-  civil_from_days(days, year, month, day);
-  auto ms = rest % 1000;
-  auto secs = rest / 1000;
-  char buf[40];
-  std::snprintf(buf, sizeof(buf),
-                "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
-                static_cast<long long>(year), month, day,
-                static_cast<long long>(secs / 3600),
-                static_cast<long long>(secs / 60 % 60),
-                static_cast<long long>(secs % 60), static_cast<long long>(ms));
-  return buf;
-}
-
-std::string dotnet_timespan(std::chrono::microseconds duration) {
-  auto us = duration.count();
-  std::string sign;
-  if (us < 0) {
-    sign = "-";
-    us = -us;
-  }
-  constexpr int64_t us_per_second = 1'000'000;
-  constexpr int64_t seconds_per_day = 86'400;
-  auto ticks = (us % us_per_second) * 10; // a tick is 100 ns
-  auto secs = us / us_per_second;
-  auto days = secs / seconds_per_day;
-  secs %= seconds_per_day;
-  char buf[64];
-  if (days > 0)
-    std::snprintf(
-        buf, sizeof(buf), "%s%lld.%02lld:%02lld:%02lld.%07lld", sign.c_str(),
-        static_cast<long long>(days), static_cast<long long>(secs / 3600),
-        static_cast<long long>(secs / 60 % 60),
-        static_cast<long long>(secs % 60), static_cast<long long>(ticks));
-  else
-    std::snprintf(buf, sizeof(buf), "%s%02lld:%02lld:%02lld.%07lld",
-                  sign.c_str(), static_cast<long long>(secs / 3600),
-                  static_cast<long long>(secs / 60 % 60),
-                  static_cast<long long>(secs % 60),
-                  static_cast<long long>(ticks));
-  return buf;
 }
 
 } // namespace puzzle::transports::http

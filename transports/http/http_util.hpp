@@ -77,15 +77,4 @@ std::optional<std::string> bearer_token(const request& req);
 /// without parameters such as `charset`.
 bool has_json_content_type(const request& req);
 
-/// Milliseconds since the Unix epoch, now.
-int64_t now_unix_ms();
-
-/// ISO-8601 UTC with milliseconds, as JavaScript's `toISOString`:
-/// `2024-05-01T12:30:00.250Z`.
-std::string iso8601_utc(int64_t unix_ms);
-
-/// A duration as .NET's `TimeSpan` serializes it, `[d.]hh:mm:ss.fffffff`
-/// (ticks of 100 ns; microseconds give the last digit 0).
-std::string dotnet_timespan(std::chrono::microseconds duration);
-
 } // namespace puzzle::transports::http

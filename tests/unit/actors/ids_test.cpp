@@ -35,11 +35,17 @@ TEST(Ids, IsUuidAcceptsOnlyTheCanonicalForm) {
 TEST(Ids, Iso8601IsUtcWithMilliseconds) {
   EXPECT_EQ(iso8601(0), "1970-01-01T00:00:00.000Z");
   EXPECT_EQ(iso8601(1'700'000'000'123), "2023-11-14T22:13:20.123Z");
+  EXPECT_EQ(iso8601(951'782'400'000), "2000-02-29T00:00:00.000Z");
+  EXPECT_EQ(iso8601(-1), "1969-12-31T23:59:59.999Z");
 }
 
 TEST(Ids, TimespanFollowsDotNetFormat) {
-  EXPECT_EQ(timespan(0), "00:00:00.0000000");
-  EXPECT_EQ(timespan(312'345), "00:05:12.3450000");
-  EXPECT_EQ(timespan(90'061'001), "1.01:01:01.0010000");
-  EXPECT_EQ(timespan(-5), "00:00:00.0000000");
+  using std::chrono::microseconds;
+  using std::chrono::milliseconds;
+  EXPECT_EQ(timespan(microseconds{0}), "00:00:00.0000000");
+  EXPECT_EQ(timespan(microseconds{1234}), "00:00:00.0012340");
+  EXPECT_EQ(timespan(milliseconds{312'345}), "00:05:12.3450000");
+  EXPECT_EQ(timespan(microseconds{3'723'000'001}), "01:02:03.0000010");
+  EXPECT_EQ(timespan(microseconds{90'061'500'000}), "1.01:01:01.5000000");
+  EXPECT_EQ(timespan(microseconds{-1'500'000}), "-00:00:01.5000000");
 }

@@ -120,21 +120,6 @@ TEST(HttpUtil, SplitsPathAndQuery) {
   EXPECT_EQ(query_param("/p?a=1&a=2", "a"), "1");
 }
 
-TEST(HttpUtil, FormatsIso8601InUtcWithMilliseconds) {
-  EXPECT_EQ(iso8601_utc(0), "1970-01-01T00:00:00.000Z");
-  EXPECT_EQ(iso8601_utc(1'700'000'000'123), "2023-11-14T22:13:20.123Z");
-  EXPECT_EQ(iso8601_utc(951'782'400'000), "2000-02-29T00:00:00.000Z");
-  EXPECT_EQ(iso8601_utc(-1), "1969-12-31T23:59:59.999Z");
-}
-
-TEST(HttpUtil, FormatsDurationsAsDotNetTimeSpans) {
-  using std::chrono::microseconds;
-  EXPECT_EQ(dotnet_timespan(microseconds{0}), "00:00:00.0000000");
-  EXPECT_EQ(dotnet_timespan(microseconds{1234}), "00:00:00.0012340");
-  EXPECT_EQ(dotnet_timespan(microseconds{3'723'000'001}), "01:02:03.0000010");
-  EXPECT_EQ(dotnet_timespan(microseconds{90'061'500'000}), "1.01:01:01.5000000");
-}
-
 TEST(HttpUtil, ReadsBearerTokensAndJsonContentTypes) {
   request req;
   EXPECT_EQ(bearer_token(req), std::nullopt);
