@@ -27,35 +27,7 @@
 #include "transports/auth/uuid.hpp"
 #include "transports/http/server.hpp"
 
-// -- the synchronous test client, defined in http_server_test.cpp -------------
-
-namespace puzzle_test {
-
-using test_request = boost::beast::http::request<boost::beast::http::string_body>;
-using test_response = boost::beast::http::response<boost::beast::http::string_body>;
-
-class http_client {
-public:
-  explicit http_client(uint16_t port);
-  ~http_client();
-  void write(const test_request& req);
-  void write_raw(const std::string& bytes);
-  std::optional<test_response> read(bool head = false);
-  test_response roundtrip(test_request req, bool head = false);
-  bool wait_closed();
-
-private:
-  boost::asio::io_context ioc_;
-  boost::asio::ip::tcp::socket socket_;
-  boost::beast::flat_buffer buffer_;
-  char scratch_[512];
-};
-
-test_request make_request(boost::beast::http::verb method, const std::string& target,
-                          std::string body = {},
-                          const std::string& content_type = "application/json");
-
-} // namespace puzzle_test
+#include "support/http_client.hpp"
 
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
