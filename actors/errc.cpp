@@ -18,6 +18,8 @@ std::string_view to_code(errc x) noexcept {
     case errc::internal: return "INTERNAL";
     case errc::invalid_argument: return "INVALID_ARGUMENT";
     case errc::conflict: return "CONFLICT";
+    case errc::image_not_found: return "IMAGE_NOT_FOUND";
+    case errc::invalid_image: return "INVALID_IMAGE";
   }
   return "INTERNAL";
 }
@@ -29,7 +31,8 @@ std::string to_string(errc x) {
 int http_status(errc x) noexcept {
   switch (x) {
     case errc::none: return 200;
-    case errc::session_not_found: return 404;
+    case errc::session_not_found:
+    case errc::image_not_found: return 404;
     case errc::not_joined:
     case errc::forbidden: return 403;
     case errc::piece_locked:
@@ -37,7 +40,8 @@ int http_status(errc x) noexcept {
     case errc::conflict: return 409;
     case errc::invalid_move:
     case errc::invalid_message:
-    case errc::invalid_argument: return 400;
+    case errc::invalid_argument:
+    case errc::invalid_image: return 400;
     case errc::rate_limited: return 429;
     case errc::unauthorized: return 401;
     case errc::limit_exceeded: return 413;

@@ -24,6 +24,8 @@ enum class errc : uint8_t {
   internal = 11,
   invalid_argument = 12,
   conflict = 13,
+  image_not_found = 14,
+  invalid_image = 15,
 };
 
 /// All enumerators, for exhaustive checks in tests and docs.
@@ -42,6 +44,8 @@ inline constexpr errc all_errc[] = {
     errc::internal,
     errc::invalid_argument,
     errc::conflict,
+    errc::image_not_found,
+    errc::invalid_image,
 };
 
 /// The contract's `code` string, e.g. `PIECE_LOCKED`.

@@ -1,10 +1,16 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
+#include <caf/error.hpp>
 #include <caf/fwd.hpp>
+#include <caf/meta/load_callback.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/atom.hpp>
 #include <caf/typed_actor.hpp>
@@ -85,6 +91,81 @@ struct client_command {
   std::string user_id; ///< Optional `userId` argument of a join.
 };
 
+// -- images -------------------------------------------------------------------
+
+/// Immutable bytes that the actors of one node pass on without copying: an
+/// upload on its way to the store, a thumbnail. Between nodes they are
+/// serialised by value.
+struct shared_bytes {
+  std::shared_ptr<const std::string> data;
+
+  shared_bytes() = default;
+
+  explicit shared_bytes(std::string bytes)
+      : data(std::make_shared<const std::string>(std::move(bytes))) {
+    // nop
+  }
+
+  /// The bytes; an empty string when there are none.
+  const std::string& str() const noexcept {
+    static const std::string empty;
+    return data ? *data : empty;
+  }
+
+  std::size_t size() const noexcept {
+    return str().size();
+  }
+};
+
+/// What the store keeps about an uploaded image besides its bytes.
+struct image_info {
+  std::string id; ///< A UUID; never reused.
+  std::string name;
+  std::string content_type; ///< `image/png` or `image/jpeg`.
+  int32_t width = 0;        ///< As displayed (JPEG EXIF orientation applied).
+  int32_t height = 0;
+  uint64_t byte_count = 0; ///< Size of the original file.
+  std::string thumbnail_content_type;
+  std::string owner_id;
+  unix_ms created_at = 0;
+};
+
+/// An uploaded image as the store writes it: the original bytes exactly as
+/// uploaded and the thumbnail.
+struct image_record {
+  image_info info;
+  shared_bytes original;
+  shared_bytes thumbnail;
+};
+
+/// Which file of an image to read.
+enum class image_part : uint8_t {
+  original = 0,
+  thumbnail = 1,
+};
+
+/// `original` or `thumbnail`.
+inline std::string to_string(image_part x) {
+  return x == image_part::thumbnail ? "thumbnail" : "original";
+}
+
+/// One file of an image. Read replies carry the bytes by value: the reply
+/// is its only owner, so the HTTP layer moves them into the response.
+struct image_file {
+  std::string content_type;
+  std::string bytes;
+};
+
+/// What `POST /api/images` hands to the image ingest actor, after HTTP
+/// parsing: the bytes are not checked yet.
+struct image_upload {
+  std::string name;
+  user_identity owner;
+  shared_bytes bytes;
+};
+
+// -- inspection ---------------------------------------------------------------
+
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, user_identity& x) {
   return f(caf::meta::type_name("user_identity"), x.user_id, x.username);
@@ -120,6 +201,45 @@ typename Inspector::result_type inspect(Inspector& f, client_command& x) {
            x.session_id, x.piece_id, x.x, x.y, x.rotation, x.text, x.user_id);
 }
 
+/// Saves the bytes without a copy; loading builds a new shared buffer.
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, shared_bytes& x) {
+  if constexpr (Inspector::reads_state) {
+    return f(caf::meta::type_name("shared_bytes"), x.str());
+  } else {
+    std::string bytes;
+    auto share = [&x, &bytes]() -> caf::error {
+      x = shared_bytes{std::move(bytes)};
+      return caf::none;
+    };
+    return f(caf::meta::type_name("shared_bytes"), bytes,
+             caf::meta::load_callback(share));
+  }
+}
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, image_info& x) {
+  return f(caf::meta::type_name("image_info"), x.id, x.name, x.content_type,
+           x.width, x.height, x.byte_count, x.thumbnail_content_type,
+           x.owner_id, x.created_at);
+}
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, image_record& x) {
+  return f(caf::meta::type_name("image_record"), x.info, x.original,
+           x.thumbnail);
+}
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, image_file& x) {
+  return f(caf::meta::type_name("image_file"), x.content_type, x.bytes);
+}
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, image_upload& x) {
+  return f(caf::meta::type_name("image_upload"), x.name, x.owner, x.bytes);
+}
+
 } // namespace puzzle
 
 // -- atoms (CAF 0.17: at most 10 characters) ----------------------------------
@@ -148,3 +268,7 @@ CAF_ADD_ATOM(puzzle, puzzle, ping_atom, "ping")
 CAF_ADD_ATOM(puzzle, puzzle, stats_atom, "stats")
 CAF_ADD_ATOM(puzzle, puzzle, close_atom, "close")
 CAF_ADD_ATOM(puzzle, puzzle, tick_atom, "tick")
+CAF_ADD_ATOM(puzzle, puzzle, image_atom, "image")
+CAF_ADD_ATOM(puzzle, puzzle, subscribe_atom, "subscribe")
+CAF_ADD_ATOM(puzzle, puzzle, unsubscribe_atom, "unsub")
+CAF_ADD_ATOM(puzzle, puzzle, publish_atom, "publish")

@@ -30,6 +30,17 @@ namespace puzzle {
 /// - `(list_atom)` -> every stored session's summary, newest first.
 /// - `(delete_atom, session_id)` -> `bool`: `false` when there was none.
 /// - `(ping_atom)` -> `bool`: the database answers a trivial query.
+///
+/// Uploaded images (shared by every node that uses the same database):
+/// - `(put_atom, image_record)` -> `bool`: stores a new image (metadata,
+///   original bytes, thumbnail) in its own transaction; `LIMIT_EXCEEDED`
+///   naming `images.max-stored` when the store holds that many already.
+///   The bytes are shared, not copied, on the way.
+/// - `(list_atom, image_atom)` -> metadata of every uploaded image, newest
+///   first (no bytes).
+/// - `(load_atom, image_atom, id)` -> `image_info`; `IMAGE_NOT_FOUND`.
+/// - `(load_atom, image_atom, id, image_part)` -> `image_file`: the original
+///   or the thumbnail with its content type; `IMAGE_NOT_FOUND`.
 using store_actor = caf::typed_actor<
     caf::replies_to<put_atom, session_state>::with<bool>,
     caf::replies_to<save_atom, drop_record>::with<bool>,
@@ -38,6 +49,11 @@ using store_actor = caf::typed_actor<
     caf::replies_to<load_atom, std::string>::with<session_state>,
     caf::replies_to<list_atom>::with<std::vector<session_summary>>,
     caf::replies_to<delete_atom, std::string>::with<bool>,
-    caf::replies_to<ping_atom>::with<bool>>;
+    caf::replies_to<ping_atom>::with<bool>,
+    caf::replies_to<put_atom, image_record>::with<bool>,
+    caf::replies_to<list_atom, image_atom>::with<std::vector<image_info>>,
+    caf::replies_to<load_atom, image_atom, std::string>::with<image_info>,
+    caf::replies_to<load_atom, image_atom, std::string,
+                    image_part>::with<image_file>>;
 
 } // namespace puzzle

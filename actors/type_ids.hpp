@@ -4,6 +4,7 @@
 
 #include <caf/type_id.hpp>
 
+#include "actors/channel/channel_registry_actor.hpp"
 #include "actors/client/client_interface.hpp"
 #include "actors/directory_interface.hpp"
 #include "actors/message_types.hpp"
@@ -35,6 +36,16 @@ CAF_BEGIN_TYPE_ID_BLOCK(puzzle, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(puzzle, (puzzle::session_actor))
   CAF_ADD_TYPE_ID(puzzle, (puzzle::directory_actor))
   CAF_ADD_TYPE_ID(puzzle, (puzzle::store_actor))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::channel_message))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::channel_subscriber_actor))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::channel_registry_actor))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::shared_bytes))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::image_info))
+  CAF_ADD_TYPE_ID(puzzle, (std::vector<puzzle::image_info>))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::image_record))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::image_part))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::image_file))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::image_upload))
 
 CAF_END_TYPE_ID_BLOCK(puzzle)
 

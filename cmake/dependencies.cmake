@@ -6,6 +6,8 @@ find_package(Boost 1.74 REQUIRED)
 find_package(nlohmann_json 3.11 REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(OpenSSL REQUIRED)
+find_package(PNG REQUIRED)  # libpng-dev: decoding uploads, PNG thumbnails
+find_package(JPEG REQUIRED) # libjpeg62-turbo-dev: the same for JPEG
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(LIBJWT REQUIRED IMPORTED_TARGET libjwt)
 

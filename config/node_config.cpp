@@ -136,7 +136,21 @@ node_config::node_config() {
       .add(limits_max_name_length_, "max-name-length",
            "characters of session and display names")
       .add(limits_max_sessions_per_connection_, "max-sessions-per-connection",
-           "sessions one connection may join");
+           "sessions one connection may join")
+      .add(limits_max_channels_per_connection_, "max-channels-per-connection",
+           "channels one raw WebSocket may subscribe to")
+      .add(limits_max_channel_name_bytes_, "max-channel-name-bytes",
+           "bytes of one raw WebSocket channel name");
+  opt_group{custom_options_, "images"}
+      .add(images_max_bytes_, "max-bytes",
+           "bytes of one image upload (the request body)")
+      .add(images_max_pixels_, "max-pixels",
+           "width times height of an uploaded image")
+      .add(images_thumbnail_side_, "thumbnail-side",
+           "longest side of a thumbnail in pixels")
+      .add(images_max_stored_, "max-stored", "uploaded images kept at most")
+      .add(images_max_decoding_, "max-decoding",
+           "uploads decoded at the same time");
   opt_group{custom_options_, "session"}
       .add<caf::timespan>("lock-lease", "how long a grab lasts unrenewed")
       .add(v.session.snap_ratio, "snap-ratio",
@@ -150,6 +164,20 @@ node_config::node_config() {
                           "silence before a client is dropped")
       .add<caf::timespan>("handshake-timeout", "time to send the handshake")
       .add<caf::timespan>("negotiate-ttl", "lifetime of an unused token");
+  opt_group{custom_options_, "websocket"}
+      .add<caf::timespan>("handshake-timeout",
+                          "time to complete the /ws upgrade")
+      .add<caf::timespan>("idle-timeout",
+                          "silence on /ws (pings unanswered) before closing");
+  opt_group{custom_options_, "socketio"}
+      .add<caf::timespan>("ping-interval", "Engine.IO server ping interval")
+      .add<caf::timespan>("ping-timeout", "time to answer a ping with a pong")
+      .add(socketio_max_payload_, "max-payload",
+           "bytes of one polling body or WebSocket message")
+      .add<caf::timespan>("connect-timeout",
+                          "time from opening to the Socket.IO CONNECT")
+      .add(v.socketio.conformance, "conformance",
+           "serve the reference echo apps of the protocol test suites");
   opt_group{custom_options_, "auth"}
       .add(v.auth.jwt_secret, "jwt-secret",
            "HS256 secret (prefer the environment variable PUZZLE_JWT_SECRET)")
@@ -375,6 +403,22 @@ caf::error node_config::finalize() {
   check(in_range("limits.max-sessions-per-connection",
                  limits_max_sessions_per_connection_, 1, 10'000,
                  v.limits.max_sessions_per_connection));
+  check(in_range("limits.max-channels-per-connection",
+                 limits_max_channels_per_connection_, 1, 100'000,
+                 v.limits.max_channels_per_connection));
+  check(in_range("limits.max-channel-name-bytes",
+                 limits_max_channel_name_bytes_, 1, 64 * 1024,
+                 v.limits.max_channel_name_bytes));
+  check(in_range("images.max-bytes", images_max_bytes_, 1024, int64_t{1} << 30,
+                 v.images.max_bytes));
+  check(in_range("images.max-pixels", images_max_pixels_, 256, int64_t{1} << 32,
+                 v.images.max_pixels));
+  check(in_range("images.thumbnail-side", images_thumbnail_side_, 16, 4096,
+                 v.images.thumbnail_side));
+  check(in_range("images.max-stored", images_max_stored_, 1, 10'000'000,
+                 v.images.max_stored));
+  check(in_range("images.max-decoding", images_max_decoding_, 1, 64,
+                 v.images.max_decoding));
   check(duration(c, "session.lock-lease", milliseconds{100},
                  v.session.lock_lease));
   check(duration(c, "session.cursor-interval", milliseconds{0},
@@ -387,6 +431,18 @@ caf::error node_config::finalize() {
                  v.signalr.handshake_timeout));
   check(duration(c, "signalr.negotiate-ttl", milliseconds{100},
                  v.signalr.negotiate_ttl));
+  check(duration(c, "websocket.handshake-timeout", milliseconds{100},
+                 v.websocket.handshake_timeout));
+  check(duration(c, "websocket.idle-timeout", milliseconds{100},
+                 v.websocket.idle_timeout));
+  check(duration(c, "socketio.ping-interval", milliseconds{100},
+                 v.socketio.ping_interval));
+  check(duration(c, "socketio.ping-timeout", milliseconds{100},
+                 v.socketio.ping_timeout));
+  check(duration(c, "socketio.connect-timeout", milliseconds{100},
+                 v.socketio.connect_timeout));
+  check(in_range("socketio.max-payload", socketio_max_payload_, 1024,
+                 int64_t{64} << 20, v.socketio.max_payload));
   check(duration(c, "auth.token-lifetime", milliseconds{1000},
                  v.auth.token_lifetime));
   if (err) return err;

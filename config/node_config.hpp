@@ -85,6 +85,14 @@ private:
   int64_t limits_outbound_queue_bytes_ = 4 << 20;
   int64_t limits_max_name_length_ = 100;
   int64_t limits_max_sessions_per_connection_ = 16;
+  int64_t limits_max_channels_per_connection_ = 64;
+  int64_t limits_max_channel_name_bytes_ = 200;
+  int64_t images_max_bytes_ = 10 << 20;
+  int64_t images_max_pixels_ = 40'000'000;
+  int64_t images_thumbnail_side_ = 320;
+  int64_t images_max_stored_ = 1000;
+  int64_t images_max_decoding_ = 2;
+  int64_t socketio_max_payload_ = 1'000'000;
 };
 
 /// The process environment variable holding the JWT signing secret.

@@ -41,6 +41,18 @@ struct limits_settings {
   uint64_t outbound_queue_bytes = 4 << 20; ///< Per connection, then close.
   uint32_t max_name_length = 100;          ///< Session and display names.
   uint32_t max_sessions_per_connection = 16;
+  uint32_t max_channels_per_connection = 64; ///< Raw WebSocket channels.
+  uint32_t max_channel_name_bytes = 200;     ///< Raw WebSocket channel name.
+};
+
+/// Uploaded images (`POST /api/images`). The largest side of an upload is
+/// `limits.max_image_side`, the limit every session image obeys.
+struct image_settings {
+  uint64_t max_bytes = 10 << 20;    ///< Bytes of one upload request body.
+  uint64_t max_pixels = 40'000'000; ///< Width times height of an upload.
+  int32_t thumbnail_side = 320;     ///< Longest side of a thumbnail, pixels.
+  uint32_t max_stored = 1000;       ///< Uploaded images kept in the store.
+  uint32_t max_decoding = 2;        ///< Uploads decoded at the same time.
 };
 
 struct session_settings {
@@ -55,6 +67,21 @@ struct signalr_settings {
   milliseconds client_timeout{30'000};
   milliseconds handshake_timeout{15'000};
   milliseconds negotiate_ttl{30'000}; ///< Unused connection token expiry.
+};
+
+/// The raw WebSocket endpoint `/ws`.
+struct websocket_settings {
+  milliseconds handshake_timeout{15'000}; ///< Upgrade to the first frame.
+  milliseconds idle_timeout{60'000}; ///< Silence (pings unanswered) to close.
+};
+
+/// The Socket.IO endpoint `/socket.io/` (Engine.IO v4, Socket.IO v5).
+struct socketio_settings {
+  milliseconds ping_interval{25'000};   ///< Server pings, Engine.IO.
+  milliseconds ping_timeout{20'000};    ///< Pong wait, then close.
+  uint64_t max_payload = 1'000'000;     ///< Polling body / WS message bytes.
+  milliseconds connect_timeout{45'000}; ///< Open to the first CONNECT.
+  bool conformance = false; ///< Reference echo apps for the test suites.
 };
 
 struct auth_settings {
@@ -73,8 +100,11 @@ struct settings {
   http_settings http;
   store_settings store;
   limits_settings limits;
+  image_settings images;
   session_settings session;
   signalr_settings signalr;
+  websocket_settings websocket;
+  socketio_settings socketio;
   auth_settings auth;
   log_settings log;
 

@@ -94,11 +94,12 @@ void store_actor_state::flush() {
 store_actor_impl::behavior_type
 store_behavior(store_actor_impl::stateful_pointer<store_actor_state> self,
                std::unique_ptr<soci_store> db, uint32_t group_commit_max,
-               uint32_t chat_history) {
+               uint32_t chat_history, uint32_t max_images) {
   auto& st = self->state;
   st.db = std::move(db);
   st.group_commit_max = std::max(group_commit_max, uint32_t{1});
   st.chat_history = chat_history;
+  st.max_images = max_images;
   return {
       [=](put_atom, session_state& state) {
         return enqueue(self, std::move(state));
@@ -140,6 +141,36 @@ store_behavior(store_actor_impl::stateful_pointer<store_actor_state> self,
         self->state.flush();
         return self->state.db->ping();
       },
+      [=](put_atom, const image_record& image) -> caf::result<bool> {
+        self->state.flush();
+        if (auto err = self->state.db->put_image(image, self->state.max_images))
+          return err;
+        return true;
+      },
+      [=](list_atom, image_atom) -> caf::result<std::vector<image_info>> {
+        self->state.flush();
+        auto images = self->state.db->list_images();
+        if (!images) return std::move(images.error());
+        return std::move(*images);
+      },
+      [=](load_atom, image_atom,
+          const std::string& id) -> caf::result<image_info> {
+        self->state.flush();
+        auto info = self->state.db->load_image_info(id);
+        if (!info) return std::move(info.error());
+        if (!*info)
+          return make_error(errc::image_not_found, "no image with this id");
+        return std::move(**info);
+      },
+      [=](load_atom, image_atom, const std::string& id,
+          image_part part) -> caf::result<image_file> {
+        self->state.flush();
+        auto file = self->state.db->load_image_file(id, part);
+        if (!file) return std::move(file.error());
+        if (!*file)
+          return make_error(errc::image_not_found, "no image with this id");
+        return std::move(**file);
+      },
       [=](flush_atom) {
         self->state.flush_scheduled = false;
         self->state.flush();
@@ -149,12 +180,13 @@ store_behavior(store_actor_impl::stateful_pointer<store_actor_state> self,
 
 store_actor spawn_store(caf::actor_system& sys, std::unique_ptr<soci_store> db,
                         const config::store_settings& settings, bool detached,
-                        uint32_t chat_history) {
+                        uint32_t chat_history, uint32_t max_images) {
   if (detached)
     return sys.spawn<caf::detached>(store_behavior, std::move(db),
-                                    settings.group_commit_max, chat_history);
+                                    settings.group_commit_max, chat_history,
+                                    max_images);
   return sys.spawn(store_behavior, std::move(db), settings.group_commit_max,
-                   chat_history);
+                   chat_history, max_images);
 }
 
 } // namespace puzzle::persistence

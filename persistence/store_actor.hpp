@@ -34,6 +34,8 @@ namespace puzzle::persistence {
 /// - a batch holds at most `store.group_commit_max` writes;
 /// - reads and deletes first commit the pending writes (read-your-writes),
 ///   so all requests are answered in arrival order;
+/// - an image put commits the pending writes, then runs in its own
+///   transaction: its blobs do not hold up the small writes of a batch;
 /// - on exit the pending writes are committed before the state goes.
 using store_actor_impl = store_actor::extend<caf::reacts_to<flush_atom>>;
 
@@ -67,6 +69,7 @@ struct store_actor_state {
   std::unique_ptr<soci_store> db;
   uint32_t group_commit_max = 1;
   uint32_t chat_history = 0;
+  uint32_t max_images = 1;
   std::vector<pending_write> pending;
   /// A `flush_atom` to self is in the mailbox.
   bool flush_scheduled = false;
@@ -76,7 +79,8 @@ struct store_actor_state {
 store_actor_impl::behavior_type
 store_behavior(store_actor_impl::stateful_pointer<store_actor_state> self,
                std::unique_ptr<soci_store> db, uint32_t group_commit_max,
-               uint32_t chat_history);
+               uint32_t chat_history,
+               uint32_t max_images = config::image_settings{}.max_stored);
 
 /// Spawns the store actor, which owns `db` from now on.
 ///
@@ -84,10 +88,12 @@ store_behavior(store_actor_impl::stateful_pointer<store_actor_state> self,
 /// blocks on the disk; tests may spawn it on the scheduler. Stop it with an
 /// exit message: it commits pending writes first.
 /// @param chat_history Chat lines kept per session (`limits.chat_history`).
+/// @param max_images Uploaded images stored at most (`images.max_stored`).
 /// @pre `db` is migrated and has no open batch.
 store_actor
 spawn_store(caf::actor_system& sys, std::unique_ptr<soci_store> db,
             const config::store_settings& settings, bool detached = true,
-            uint32_t chat_history = config::limits_settings{}.chat_history);
+            uint32_t chat_history = config::limits_settings{}.chat_history,
+            uint32_t max_images = config::image_settings{}.max_stored);
 
 } // namespace puzzle::persistence

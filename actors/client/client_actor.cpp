@@ -215,6 +215,9 @@ client_behavior(self_ptr self, client_port_ptr port, directory_actor directory,
       [self](client_command& cmd) {
         handle(self, cmd);
       },
+      [self](const channel_message& msg) {
+        self->state.port->push_channel(msg);
+      },
       [self](close_atom) {
         // Leaving explicitly tells the others at once; the sessions' monitors
         // would notice the exit too, this is just faster and ordered. The

@@ -3,6 +3,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "actors/channel/channel_interface.hpp"
 #include "actors/message_types.hpp"
 #include "actors/session/session_interface.hpp"
 
@@ -16,9 +17,13 @@ namespace puzzle {
 /// - `session_event`: an event of a joined session, passed to the port.
 /// - `client_command`: a decoded call; the answer goes to the port (a result
 ///   for `call_id`, or an error; for non-blocking calls an `Error` event).
+/// - `channel_message`: a publication on a subscribed channel, passed to
+///   the port.
 /// - `(close_atom)`: the connection is gone: leave every session and quit.
 ///   Commands are handled in arrival order per connection.
-using client_actor = client_events_actor::extend<caf::reacts_to<client_command>,
-                                                 caf::reacts_to<close_atom>>;
+using client_actor
+    = client_events_actor::extend<caf::reacts_to<client_command>,
+                                  caf::reacts_to<channel_message>,
+                                  caf::reacts_to<close_atom>>;
 
 } // namespace puzzle

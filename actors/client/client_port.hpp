@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 
+#include "actors/channel/channel_interface.hpp"
 #include "actors/errc.hpp"
 #include "actors/session/session_event.hpp"
 
@@ -39,6 +40,12 @@ public:
   virtual send_status
   push_error(const std::string& call_id, errc code, const std::string& message)
       = 0;
+
+  /// A publication on a channel this connection subscribed to. Transports
+  /// without channels (SignalR) keep the default, which drops it.
+  virtual send_status push_channel(const channel_message&) {
+    return send_status::dropped;
+  }
 
   /// Ends the connection with a reason the client can show.
   virtual void close(const std::string& reason) = 0;

@@ -1,9 +1,10 @@
 // puzzle-node: one node of the Collaborative Puzzle Platform.
 //
 // Parses the configuration, starts the actor system, the store, the session
-// directory and the HTTP server with its REST API and SignalR hub, then waits
-// for SIGTERM or SIGINT and shuts down in order: stop accepting, close the
-// hub connections (they may reconnect elsewhere), flush the store, exit 0.
+// directory and the HTTP server with its REST API, SignalR hub and raw
+// WebSocket endpoint, then waits for SIGTERM or SIGINT and shuts down in
+// order: stop accepting, close the real-time connections (they may reconnect
+// elsewhere), flush the store, exit 0.
 // A bad configuration exits with code 2 and a message naming the key.
 
 #include <csignal>
@@ -15,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/caf_errors.hpp"
+#include "actors/channel/channel_registry_actor.hpp"
 #include "actors/type_ids.hpp"
 #include "cluster/directory/directory_actor.hpp"
 #include "config/logging.hpp"
@@ -28,6 +30,7 @@
 #include "transports/http/server.hpp"
 #include "transports/http/static_files.hpp"
 #include "transports/signalr/signalr_endpoint.hpp"
+#include "transports/ws/ws_endpoint.hpp"
 
 namespace {
 
@@ -79,7 +82,8 @@ int run(config::node_config& cfg, const sigset_t& stop_signals) {
   }
   log->info("event=store_ready url={} migrations_applied={}", url, *migrated);
   auto store = persistence::spawn_store(sys, std::move(*db), settings.store,
-                                        true, settings.limits.chat_history);
+                                        true, settings.limits.chat_history,
+                                        settings.images.max_stored);
   auto directory
       = sys.spawn(cluster::directory, store, directory_options_of(settings));
 
@@ -93,11 +97,15 @@ int run(config::node_config& cfg, const sigset_t& stop_signals) {
   auto hub = std::make_shared<transports::signalr::signalr_endpoint>(
       sys, directory, tokens, settings, "/puzzlehub");
   hub->register_routes(*routes);
+  auto channels = sys.spawn(channel_registry);
+  auto raw_ws = std::make_shared<transports::ws::ws_endpoint>(
+      sys, directory, channels, tokens, settings, "/ws");
+  raw_ws->register_routes(*routes);
   transports::http::server server{settings.http, routes};
-  // Upgraded sockets leave the HTTP server's count; the hub reports them so
-  // that http.max-connections covers every open socket.
-  server.count_upgraded([hub] {
-    return hub->open_connections();
+  // Upgraded sockets leave the HTTP server's count; the endpoints report
+  // them so that http.max-connections covers every open socket.
+  server.count_upgraded([hub, raw_ws] {
+    return hub->open_connections() + raw_ws->open_connections();
   });
 
   auto check_database = [&sys, store](transports::api::database_report done) {
@@ -126,6 +134,7 @@ int run(config::node_config& cfg, const sigset_t& stop_signals) {
                                      [&server] {
                                        return server.open_connections();
                                      }};
+  rest.store = store;
   transports::api::register_rest_api(*routes, rest);
   auto files = std::make_shared<transports::http::static_files>(
       settings.http.web_root);
@@ -138,6 +147,7 @@ int run(config::node_config& cfg, const sigset_t& stop_signals) {
   if (auto ec = server.start()) {
     log->error("event=listen_failed bind={} port={} error={}",
                settings.http.bind, settings.http.port, ec.message());
+    anon_send_exit(channels, caf::exit_reason::user_shutdown);
     anon_send_exit(directory, caf::exit_reason::user_shutdown);
     anon_send_exit(store, caf::exit_reason::user_shutdown);
     return exit_failure;
@@ -153,6 +163,7 @@ int run(config::node_config& cfg, const sigset_t& stop_signals) {
   log->info("event=stopping signal={}", signal);
 
   hub->shutdown();
+  raw_ws->shutdown();
   server.stop();
   // A read flushes the store's pending writes (read-your-writes), so every
   // acknowledged drop and chat line is on disk before the process ends.
@@ -165,6 +176,7 @@ int run(config::node_config& cfg, const sigset_t& stop_signals) {
                               message_of(err));
                  });
   }
+  anon_send_exit(channels, caf::exit_reason::user_shutdown);
   anon_send_exit(directory, caf::exit_reason::user_shutdown);
   anon_send_exit(store, caf::exit_reason::user_shutdown);
   log->info("event=stopped");

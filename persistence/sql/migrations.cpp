@@ -72,6 +72,27 @@ CREATE TABLE chat (
 )
 )sql";
 
+// Version 2: uploaded images, shared by every node on the same database.
+// The bytes are BYTEA, PostgreSQL's binary type; SQLite accepts the name
+// and keeps a bound BLOB as is. `bytes` is the file exactly as uploaded.
+// Listing reads LENGTH(bytes), which SQLite answers from the record header
+// without reading the blob.
+constexpr const char* v2_sql = R"sql(
+CREATE TABLE images (
+  id TEXT NOT NULL PRIMARY KEY,
+  name TEXT NOT NULL,
+  content_type TEXT NOT NULL,
+  width INTEGER NOT NULL,
+  height INTEGER NOT NULL,
+  bytes BYTEA NOT NULL,
+  thumbnail BYTEA NOT NULL,
+  thumbnail_content_type TEXT NOT NULL,
+  owner_id TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX images_created_at_idx ON images (created_at)
+)sql";
+
 const char* const bootstrap_sql
     = "CREATE TABLE IF NOT EXISTS schema_migrations ("
       "version INTEGER NOT NULL PRIMARY KEY, "
@@ -106,6 +127,7 @@ std::set<int> applied_versions(soci::session& sql) {
 const std::vector<migration>& migrations() {
   static const std::vector<migration> all{
       {1, "sessions, pieces, participants and chat", v1_sql},
+      {2, "uploaded images", v2_sql},
   };
   return all;
 }

@@ -755,6 +755,162 @@ bool soci_store::ping() noexcept {
   }
 }
 
+// -- images -------------------------------------------------------------------
+
+namespace {
+
+// SOCI 4.0.3's SQLite backend implements neither `write_from_start` nor
+// `read_from_start`: append, and read with its 0-based offsets.
+
+/// A SOCI blob holding `bytes` (SOCI copies them into its own buffer).
+void fill_blob(soci::blob& blob, const std::string& bytes) {
+  blob.append(bytes.data(), bytes.size());
+}
+
+/// The bytes of a fetched blob.
+std::string blob_bytes(soci::blob& blob) {
+  std::string result(blob.get_len(), '\0');
+  if (!result.empty()) {
+    auto n = blob.read(0, &result[0], result.size());
+    result.resize(n);
+  }
+  return result;
+}
+
+} // namespace
+
+caf::error soci_store::put_image(const image_record& image,
+                                 uint32_t max_stored) {
+  const auto& info = image.info;
+  // SQLite binds an empty blob as NULL, which the schema refuses anyway.
+  if (image.original.size() == 0 || image.thumbnail.size() == 0)
+    return make_error(errc::invalid_argument,
+                      "store: image " + info.id + " has an empty file");
+  auto& sql = self_->sql;
+  return self_->write("put of image " + info.id, [&]() {
+    long long stored = 0;
+    sql << "SELECT COUNT(*) FROM images", soci::into(stored);
+    if (stored >= static_cast<long long>(max_stored))
+      return make_error(errc::limit_exceeded,
+                        "the store holds " + std::to_string(stored)
+                            + " images; at most " + std::to_string(max_stored)
+                            + " (images.max-stored)");
+    soci::blob original{sql};
+    fill_blob(original, image.original.str());
+    soci::blob thumbnail{sql};
+    fill_blob(thumbnail, image.thumbnail.str());
+    long long created = info.created_at;
+    sql << "INSERT INTO images (id, name, content_type, width, height, "
+           "bytes, thumbnail, thumbnail_content_type, owner_id, created_at) "
+           "VALUES (:id, :name, :content_type, :width, :height, :bytes, "
+           ":thumbnail, :thumbnail_content_type, :owner_id, :created_at)",
+        soci::use(info.id, "id"), soci::use(info.name, "name"),
+        soci::use(info.content_type, "content_type"),
+        soci::use(info.width, "width"), soci::use(info.height, "height"),
+        soci::use(original, "bytes"), soci::use(thumbnail, "thumbnail"),
+        soci::use(info.thumbnail_content_type, "thumbnail_content_type"),
+        soci::use(info.owner_id, "owner_id"), soci::use(created, "created_at");
+    return caf::error{};
+  });
+}
+
+namespace {
+
+/// The columns `image_info` is read from, in `read_info`'s order.
+constexpr const char* image_info_columns
+    = "id, name, content_type, width, height, LENGTH(bytes), "
+      "thumbnail_content_type, owner_id, created_at";
+
+/// Binds the columns of `image_info_columns` to `row` and its helpers.
+struct image_row {
+  image_info info;
+  long long byte_count = 0;
+  long long created = 0;
+
+  template<class Statement>
+  void into(Statement& st) {
+    st.exchange(soci::into(info.id));
+    st.exchange(soci::into(info.name));
+    st.exchange(soci::into(info.content_type));
+    st.exchange(soci::into(info.width));
+    st.exchange(soci::into(info.height));
+    st.exchange(soci::into(byte_count));
+    st.exchange(soci::into(info.thumbnail_content_type));
+    st.exchange(soci::into(info.owner_id));
+    st.exchange(soci::into(created));
+  }
+
+  image_info get() const {
+    auto result = info;
+    result.byte_count = static_cast<uint64_t>(byte_count);
+    result.created_at = created;
+    return result;
+  }
+};
+
+} // namespace
+
+caf::expected<std::vector<image_info>> soci_store::list_images() {
+  try {
+    std::vector<image_info> result;
+    image_row row;
+    soci::statement st{self_->sql};
+    row.into(st);
+    st.alloc();
+    st.prepare(std::string{"SELECT "} + image_info_columns
+               + " FROM images ORDER BY created_at DESC, id");
+    st.define_and_bind();
+    st.execute();
+    while (st.fetch())
+      result.push_back(row.get());
+    return result;
+  } catch (const std::exception& ex) {
+    return internal("list of images", ex);
+  }
+}
+
+caf::expected<std::optional<image_info>>
+soci_store::load_image_info(const std::string& id) {
+  try {
+    image_row row;
+    soci::statement st{self_->sql};
+    row.into(st);
+    st.exchange(soci::use(id, "id"));
+    st.alloc();
+    st.prepare(std::string{"SELECT "} + image_info_columns
+               + " FROM images WHERE id = :id");
+    st.define_and_bind();
+    st.execute();
+    if (!st.fetch()) return std::optional<image_info>{};
+    return std::optional<image_info>{row.get()};
+  } catch (const std::exception& ex) {
+    return internal("load of image " + id, ex);
+  }
+}
+
+caf::expected<std::optional<image_file>>
+soci_store::load_image_file(const std::string& id, image_part part) {
+  auto& sql = self_->sql;
+  try {
+    image_file result;
+    soci::blob bytes{sql};
+    if (part == image_part::thumbnail)
+      sql << "SELECT thumbnail_content_type, thumbnail FROM images "
+             "WHERE id = :id",
+          soci::into(result.content_type), soci::into(bytes),
+          soci::use(id, "id");
+    else
+      sql << "SELECT content_type, bytes FROM images WHERE id = :id",
+          soci::into(result.content_type), soci::into(bytes),
+          soci::use(id, "id");
+    if (!sql.got_data()) return std::optional<image_file>{};
+    result.bytes = blob_bytes(bytes);
+    return std::optional<image_file>{std::move(result)};
+  } catch (const std::exception& ex) {
+    return internal("load of image " + id + " " + to_string(part), ex);
+  }
+}
+
 // -- properties ---------------------------------------------------------------
 
 const std::string& soci_store::path() const noexcept {

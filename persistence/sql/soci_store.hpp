@@ -21,7 +21,8 @@ struct store_stats {
   uint64_t rollbacks = 0;    ///< Write transactions rolled back.
 };
 
-/// The sessions in a SQL database through SOCI (SQLite today).
+/// The sessions and uploaded images in a SQL database through SOCI (SQLite
+/// today).
 ///
 /// Blocking: every call waits for the disk. Use it only inside the store
 /// actor that owns it (architecture.md), never on a shared scheduler
@@ -125,6 +126,28 @@ public:
 
   /// Whether the database answers a trivial query.
   bool ping() noexcept;
+
+  // -- images -----------------------------------------------------------------
+
+  /// Stores a new uploaded image: its metadata, the original bytes and the
+  /// thumbnail (as BLOBs). Fails with `errc::limit_exceeded`, naming
+  /// `images.max-stored`, when `max_stored` images are stored already; with
+  /// `errc::invalid_argument` when a file is empty; with `errc::internal`
+  /// for a database error (a duplicate id among them).
+  caf::error put_image(const image_record& image, uint32_t max_stored);
+
+  /// The metadata of every image, newest first (by `created_at`, then id);
+  /// `byte_count` is the size of the stored original.
+  caf::expected<std::vector<image_info>> list_images();
+
+  /// One image's metadata; `std::nullopt` when there is none.
+  caf::expected<std::optional<image_info>>
+  load_image_info(const std::string& id);
+
+  /// The original or the thumbnail of an image with its content type;
+  /// `std::nullopt` when there is no such image.
+  caf::expected<std::optional<image_file>>
+  load_image_file(const std::string& id, image_part part);
 
   // -- properties -------------------------------------------------------------
 

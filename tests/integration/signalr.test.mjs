@@ -9,32 +9,26 @@
 // PUZZLE_TEST_VERBOSE=1 prints the node's and the clients' logs as they come.
 //
 // No fixed sleeps: every wait is for an event (a hub message, the process'
-// exit, a log line) with a bounded timeout; the only loop with a pause is the
-// readiness poll of GET /health/ready, which also ends when the process exits.
+// exit, a log line) with a bounded timeout (see support/harness.mjs).
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+
+import {
+  CALL_TIMEOUT_MS, EVENT_TIMEOUT_MS, PuzzleNode, SETUP_HINT, UUID_RE, VERBOSE,
+  asList, brief, codePoints, correctSpot, describeExit, findBinary, http, safeSpot,
+  withTimeout,
+} from './support/harness.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..', '..');
-const VERBOSE = process.env.PUZZLE_TEST_VERBOSE === '1';
 
-const READY_DEADLINE_MS = 20_000;
-const READY_POLL_MS = 50;
-const CALL_TIMEOUT_MS = 10_000;
-const EVENT_TIMEOUT_MS = 5_000;
-const STOP_TIMEOUT_MS = 15_000;
-
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // What a clear refusal of an oversized message looks like: the error code,
 // the message-size limit named, or the WebSocket close code for "message too
 // big" (RFC 6455). A close for another reason (say a slow reader) is no pass.
@@ -47,8 +41,6 @@ const CLIENT_METHODS = [
   'PuzzleCompleted', 'ChatMessageReceived', 'CursorMoved', 'Error',
 ];
 
-const SETUP_HINT =
-  'run tools/setup.sh (or tools/run-tests.sh), or `npm ci` in tests/integration';
 
 // ---------------------------------------------------------------------------
 // Prerequisites: fail loudly, never skip.
@@ -64,206 +56,6 @@ function loadSignalR() {
   }
 }
 
-function findBinary() {
-  const bin = process.env.PUZZLE_NODE_BIN;
-  if (!bin) {
-    return {
-      problem: 'PUZZLE_NODE_BIN is not set: run this test through CTest ' +
-        '(tools/run-tests.sh), which passes the path of the built puzzle-node',
-    };
-  }
-  try {
-    fs.accessSync(bin, fs.constants.X_OK);
-  } catch (err) {
-    return {
-      problem: `PUZZLE_NODE_BIN=${bin} is not an executable file ` +
-        `(${err.code}): build it first (tools/run-tests.sh builds the ci preset)`,
-    };
-  }
-  return { bin };
-}
-
-// ---------------------------------------------------------------------------
-// Small helpers.
-
-function withTimeout(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-const codePoints = (s) => [...s].length;
-const brief = (value) => {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 160 ? `${text.slice(0, 160)}...` : text;
-};
-
-async function http(method, url, { token, body } = {}) {
-  const headers = {};
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(url, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
-  });
-  const text = await res.text();
-  let json;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, json };
-}
-
-// A list answer may be a bare array or wrapped ({items: [...]} and the like).
-function asList(json, ...keys) {
-  if (Array.isArray(json)) return json;
-  for (const key of keys) if (Array.isArray(json?.[key])) return json[key];
-  return undefined;
-}
-
-// ---------------------------------------------------------------------------
-// The node under test.
-
-class PuzzleNode {
-  constructor(bin, { dataDir, webRoot, env }) {
-    this.bin = bin;
-    this.dataDir = dataDir;
-    this.webRoot = webRoot;
-    this.env = env;
-    this.output = '';
-    this.outputWaiters = [];
-    this.child = null;
-    this.exitStatus = null;
-    this.starts = 0;
-  }
-
-  get running() {
-    return this.child !== null && this.exitStatus === null;
-  }
-
-  async start() {
-    this.starts += 1;
-    this.port = await freePort();
-    this.base = `http://127.0.0.1:${this.port}`;
-    this.exitStatus = null;
-    this._append(`\n--- start #${this.starts} on port ${this.port} ---\n`);
-    const args = [
-      '--http.bind=127.0.0.1',
-      `--http.port=${this.port}`,
-      `--store.data-dir=${this.dataDir}`,
-      `--http.web-root=${this.webRoot}`,
-    ];
-    const child = spawn(this.bin, args, {
-      env: { ...process.env, ...this.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.child = child;
-    this.exited = new Promise((resolve) => {
-      const done = (status) => {
-        if (this.exitStatus === null && this.child === child) {
-          this.exitStatus = status;
-        }
-        resolve(status);
-      };
-      child.once('error', (error) => done({ code: null, signal: null, error }));
-      child.once('close', (code, signal) => done({ code, signal }));
-    });
-    for (const stream of [child.stdout, child.stderr]) {
-      stream.setEncoding('utf8');
-      stream.on('data', (chunk) => this._append(chunk));
-    }
-    await this._waitReady();
-  }
-
-  async _waitReady() {
-    const deadline = Date.now() + READY_DEADLINE_MS;
-    let last = 'no answer yet';
-    for (;;) {
-      if (this.exitStatus !== null) {
-        throw new Error('puzzle-node exited before it was ready ' +
-          `(${describeExit(this.exitStatus)}); its output:\n${this.tail()}`);
-      }
-      if (Date.now() > deadline) {
-        throw new Error(`puzzle-node was not ready within ${READY_DEADLINE_MS} ms ` +
-          `(GET /health/ready: ${last}); its output:\n${this.tail()}`);
-      }
-      try {
-        const res = await fetch(`${this.base}/health/ready`,
-          { signal: AbortSignal.timeout(1_000) });
-        await res.arrayBuffer();
-        if (res.status === 200) return;
-        last = `HTTP ${res.status}`;
-      } catch (err) {
-        last = err.cause?.code ?? err.message;
-      }
-      // Poll again soon, or stop at once when the process exits.
-      await Promise.race([delay(READY_POLL_MS), this.exited]);
-    }
-  }
-
-  /// Resolves when the node's output matches `re` (already or later).
-  waitForOutput(re, ms = EVENT_TIMEOUT_MS) {
-    if (re.test(this.output)) return Promise.resolve();
-    return withTimeout(new Promise((resolve) => {
-      this.outputWaiters.push({ re, resolve });
-    }), ms, `puzzle-node to log ${re}`);
-  }
-
-  _append(chunk) {
-    if (VERBOSE) process.stderr.write(chunk);
-    this.output += chunk;
-    if (this.output.length > 4_000_000) {
-      this.output = this.output.slice(-2_000_000);
-    }
-    this.outputWaiters = this.outputWaiters.filter((w) => {
-      if (!w.re.test(this.output)) return true;
-      w.resolve();
-      return false;
-    });
-  }
-
-  tail(lines = 80) {
-    return this.output.split('\n').slice(-lines).join('\n');
-  }
-
-  /// Sends `signal` and waits for the process to end.
-  async stop(signal = 'SIGTERM') {
-    if (!this.running) return this.exitStatus;
-    this.child.kill(signal);
-    return withTimeout(this.exited, STOP_TIMEOUT_MS,
-      `puzzle-node to exit after ${signal}`);
-  }
-
-  async kill() {
-    if (!this.running) return;
-    this.child.kill('SIGKILL');
-    await this.exited;
-  }
-}
-
-function describeExit({ code, signal, error }) {
-  if (error) return `failed to start: ${error.message}`;
-  return signal ? `killed by ${signal}` : `exit code ${code}`;
-}
 
 // ---------------------------------------------------------------------------
 // One SignalR connection with an event log and promise-based waits.
@@ -366,52 +158,6 @@ class Client {
   }
 }
 
-// ---------------------------------------------------------------------------
-// Puzzle geometry.
-
-function correctSpot(state, id) {
-  const row = Math.floor(id / state.cols);
-  const col = id % state.cols;
-  return {
-    x: state.board.x + col * state.pieceWidth,
-    y: state.board.y + row * state.pieceHeight,
-  };
-}
-
-/// A table position for piece `id` that is neither its correct spot nor the
-/// joining spot next to any of its true neighbours, well inside the table
-/// (no clamping), and outside the board when there is room.
-function safeSpot(state, id) {
-  const { rows, cols, pieceWidth: w, pieceHeight: h, table, board } = state;
-  const tol = Number.isFinite(state.snapTolerance) && state.snapTolerance > 0
-    ? state.snapTolerance : 0.02 * Math.min(w, h);
-  const margin = Math.max(4 * tol, 0.25 * Math.min(w, h));
-  const row = Math.floor(id / cols);
-  const col = id % cols;
-  const avoid = [correctSpot(state, id)];
-  for (const [dr, dc] of [[-1, 0], [1, 0], [0, -1], [0, 1]]) {
-    const r = row + dr;
-    const c = col + dc;
-    if (r < 0 || r >= rows || c < 0 || c >= cols) continue;
-    const n = state.pieces[r * cols + c];
-    avoid.push({ x: n.x - dc * w, y: n.y - dr * h });
-  }
-  const clear = (p) => avoid.every(
-    (q) => Math.abs(p.x - q.x) > margin || Math.abs(p.y - q.y) > margin);
-  const onBoard = (p) => p.x + w > board.x - w && p.x < board.x + (cols + 1) * w
-    && p.y + h > board.y - h && p.y < board.y + (rows + 1) * h;
-  let fallback;
-  for (let y = h; y <= table.height - 2 * h; y += h / 2) {
-    for (let x = w; x <= table.width - 2 * w; x += w / 2) {
-      const p = { x: Math.round(x), y: Math.round(y) };
-      if (!clear(p)) continue;
-      if (!onBoard(p)) return p;
-      fallback ??= p;
-    }
-  }
-  assert.ok(fallback, `no free spot on the table for piece ${id}`);
-  return fallback;
-}
 
 function assertNear(actual, expected, what) {
   assert.ok(Number.isFinite(actual), `${what}: ${actual} is not a finite number`);

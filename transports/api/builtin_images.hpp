@@ -27,6 +27,9 @@ inline constexpr builtin_image builtin_images[] = {
     {"coral-reef", "Coral Reef", 1200, 1200},
 };
 
+/// The content type of every built-in image.
+inline constexpr std::string_view builtin_image_content_type = "image/svg+xml";
+
 /// The URL of an image file: `/images/<id>.svg`.
 inline std::string builtin_image_url(std::string_view id) {
   std::string result = "/images/";

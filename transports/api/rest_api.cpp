@@ -1,5 +1,6 @@
 #include "transports/api/rest_api.hpp"
 
+#include <atomic>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -12,11 +13,14 @@
 #include <boost/beast/http/verb.hpp>
 #include <nlohmann/json.hpp>
 
+#include "actors/image/image_codec.hpp"
+#include "actors/image/image_ingest_actor.hpp"
 #include "actors/model/puzzle_model.hpp"
 #include "actors/util/ids.hpp"
 #include "transports/api/actor_bridge.hpp"
 #include "transports/api/builtin_images.hpp"
 #include "transports/http/http_util.hpp"
+#include "transports/http/multipart.hpp"
 
 namespace puzzle::transports::api {
 
@@ -31,6 +35,16 @@ using http::route_match;
 namespace {
 
 using context_ptr = std::shared_ptr<const rest_context>;
+
+/// Uploaded files never change under their id.
+constexpr std::string_view immutable_cache_control
+    = "public, max-age=31536000, immutable";
+
+/// Seconds a client waits before retrying an upload refused for load.
+constexpr std::string_view upload_retry_after = "1";
+
+/// The name of an upload that brings none.
+constexpr std::string_view default_image_name = "Uploaded image";
 
 // -- JSON helpers -------------------------------------------------------------
 
@@ -162,7 +176,36 @@ json builtin_image_json(const builtin_image& x) {
               {"url", url},
               {"width", x.width},
               {"height", x.height},
-              {"thumbnailUrl", url}};
+              {"thumbnailUrl", url},
+              {"contentType", std::string{builtin_image_content_type}},
+              {"builtIn", true}};
+}
+
+std::string uploaded_image_url(const std::string& id) {
+  return "/api/images/" + id + "/file";
+}
+
+std::string uploaded_thumbnail_url(const std::string& id) {
+  return "/api/images/" + id + "/thumbnail";
+}
+
+json uploaded_image_json(const image_info& x) {
+  return json{{"id", x.id},
+              {"name", x.name},
+              {"url", uploaded_image_url(x.id)},
+              {"thumbnailUrl", uploaded_thumbnail_url(x.id)},
+              {"width", x.width},
+              {"height", x.height},
+              {"contentType", x.content_type},
+              {"bytes", x.byte_count},
+              {"ownerId", x.owner_id},
+              {"createdAt", util::iso8601(x.created_at)},
+              {"builtIn", false}};
+}
+
+/// What a session stores about an uploaded image.
+image_ref uploaded_image_ref(const image_info& x) {
+  return image_ref{x.id, uploaded_image_url(x.id), x.width, x.height};
 }
 
 json summary_json(const session_summary& s) {
@@ -204,22 +247,241 @@ void guest(const context_ptr& ctx, request&& req, route_match,
                  {"expiresAt", util::iso8601(token.expires_at_ms)}});
 }
 
-void list_images(request&&, route_match, responder reply) {
+void send_image_not_found(responder& reply) {
+  send_error(reply, bhttp::status::not_found, to_code(errc::image_not_found),
+             "no image with this id");
+}
+
+void list_images(const context_ptr& ctx, request&&, route_match,
+                 responder reply) {
   auto result = json::array();
   for (auto& x : builtin_images)
     result.push_back(builtin_image_json(x));
-  send_json(reply, bhttp::status::ok, result);
+  if (!ctx->store) return send_json(reply, bhttp::status::ok, result);
+  ask(
+      ctx->system, ctx->store, ctx->ask_timeout,
+      [reply, result](const std::vector<image_info>& xs) mutable {
+        for (auto& x : xs)
+          result.push_back(uploaded_image_json(x));
+        send_json(reply, bhttp::status::ok, result);
+      },
+      [reply](const caf::error& err) mutable {
+        send_actor_error(reply, err);
+      },
+      list_atom_v, image_atom_v);
 }
 
-void get_image(request&&, route_match match, responder reply) {
-  auto image = find_builtin_image(match.params.at(0));
-  if (image == nullptr)
-    return send_error(reply, bhttp::status::not_found, "IMAGE_NOT_FOUND",
-                      "no image with this id");
-  send_json(reply, bhttp::status::ok, builtin_image_json(*image));
+void get_image(const context_ptr& ctx, request&&, route_match match,
+               responder reply) {
+  auto& id = match.params.at(0);
+  if (auto image = find_builtin_image(id))
+    return send_json(reply, bhttp::status::ok, builtin_image_json(*image));
+  if (!ctx->store) return send_image_not_found(reply);
+  ask(
+      ctx->system, ctx->store, ctx->ask_timeout,
+      [reply](const image_info& x) mutable {
+        send_json(reply, bhttp::status::ok, uploaded_image_json(x));
+      },
+      [reply](const caf::error& err) mutable {
+        send_actor_error(reply, err);
+      },
+      load_atom_v, image_atom_v, std::move(id));
+}
+
+/// `GET /api/images/{id}/file` and `/thumbnail`.
+void get_image_file(const context_ptr& ctx, image_part part, request&&,
+                    route_match match, responder reply) {
+  auto& id = match.params.at(0);
+  if (auto image = find_builtin_image(id)) {
+    // Built-in images are static files: one SVG serves as both.
+    response res{bhttp::status::found, 11};
+    res.set(bhttp::field::location, builtin_image_url(image->id));
+    return reply(std::move(res));
+  }
+  if (!ctx->store) return send_image_not_found(reply);
+  ask(
+      ctx->system, ctx->store, ctx->ask_timeout,
+      [reply](image_file& file) mutable {
+        response res{bhttp::status::ok, 11};
+        res.set(bhttp::field::content_type, file.content_type);
+        // An id names the same bytes forever (ids are never reused).
+        res.set(bhttp::field::cache_control,
+                http::to_beast(immutable_cache_control));
+        res.set("X-Content-Type-Options", "nosniff");
+        // The reply is the only owner of the bytes: moved, not copied.
+        res.body() = std::move(file.bytes);
+        reply(std::move(res));
+      },
+      [reply](const caf::error& err) mutable {
+        send_actor_error(reply, err);
+      },
+      load_atom_v, image_atom_v, std::move(id), part);
+}
+
+// -- upload -------------------------------------------------------------------
+
+/// Counts the uploads being decoded; at most `images.max-decoding`.
+class upload_slots {
+public:
+  explicit upload_slots(uint32_t max) : max_(max) {
+    // nop
+  }
+
+  /// A ticket that holds one slot until its last copy is gone, or null
+  /// when every slot is taken.
+  std::shared_ptr<void> try_take() {
+    auto n = used_->load();
+    do {
+      if (n >= max_) return nullptr;
+    } while (!used_->compare_exchange_weak(n, n + 1));
+    return std::shared_ptr<void>{used_.get(), [used = used_](void*) {
+                                   --*used;
+                                 }};
+  }
+
+private:
+  uint32_t max_;
+  std::shared_ptr<std::atomic<uint32_t>> used_
+      = std::make_shared<std::atomic<uint32_t>>(0);
+};
+
+/// The media type of the request, lowercased, without parameters.
+std::string media_type(const request& req) {
+  auto it = req.find(bhttp::field::content_type);
+  if (it == req.end()) return {};
+  std::string_view value{it->value().data(), it->value().size()};
+  value = value.substr(0, value.find(';'));
+  std::string result;
+  for (char c : value) {
+    if (c == ' ' || c == '\t') continue;
+    result += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  }
+  return result;
+}
+
+/// A name derived from a file name: without directories (old browsers send
+/// a path), trimmed, cut to `max` code points; `fallback` when nothing
+/// usable is left.
+std::string derived_name(const std::string& filename, uint32_t max,
+                         std::string_view fallback) {
+  auto slash = filename.find_last_of("/\\");
+  auto name = model::trim_unicode(
+      slash == std::string::npos ? filename : filename.substr(slash + 1));
+  if (name.empty() || model::utf8_length(name) < 0)
+    return std::string{fallback};
+  // Cut at a code point boundary: count lead bytes.
+  uint32_t points = 0;
+  for (size_t i = 0; i < name.size(); ++i) {
+    if ((static_cast<unsigned char>(name[i]) & 0xC0u) == 0x80u) continue;
+    if (points++ == max) {
+      name.resize(i);
+      break;
+    }
+  }
+  return model::trim_unicode(name);
+}
+
+void upload_image(const context_ptr& ctx,
+                  const std::shared_ptr<upload_slots>& slots, request&& req,
+                  route_match, responder reply) {
+  auto user = authenticate(*ctx, req, reply);
+  if (!user) return;
+  auto max_name = ctx->settings.limits.max_name_length;
+  auto type = media_type(req);
+  std::optional<std::string> name;
+  std::string fallback{default_image_name};
+  auto& body = req.body();
+  if (type == "image/png" || type == "image/jpeg") {
+    std::string_view target{req.target().data(), req.target().size()};
+    name = http::query_param(target, "name");
+  } else if (type == "multipart/form-data") {
+    auto header = req[bhttp::field::content_type];
+    auto boundary = http::multipart_boundary({header.data(), header.size()});
+    if (!boundary)
+      return send_invalid(reply,
+                          "multipart/form-data needs a boundary parameter");
+    // On the I/O thread: one Boyer-Moore pass over at most images.max-bytes
+    // (about a millisecond for 10 MiB); decoding is what takes long.
+    auto form = http::parse_multipart(body, *boundary);
+    if (!form) return send_invalid(reply, form.error);
+    auto file = form.find("file");
+    if (file == nullptr)
+      return send_invalid(reply, "multipart part 'file' is missing");
+    if (auto part = form.find("name")) name = std::string{part->body};
+    if (file->filename)
+      fallback = derived_name(*file->filename, max_name, default_image_name);
+    // Keep only the file's bytes, in place: no second buffer of upload
+    // size. The views of `form` are invalid from here on.
+    auto offset = static_cast<size_t>(file->body.data() - body.data());
+    auto size = file->body.size();
+    body.erase(offset + size);
+    body.erase(0, offset);
+  } else {
+    return send_error(reply, bhttp::status::unsupported_media_type,
+                      "UNSUPPORTED_MEDIA_TYPE",
+                      "Content-Type must be image/png, image/jpeg or "
+                      "multipart/form-data");
+  }
+  std::string final_name;
+  if (name) {
+    final_name = model::trim_unicode(*name);
+    auto length = model::utf8_length(final_name);
+    if (length < 1 || length > static_cast<int64_t>(max_name))
+      return send_invalid(reply,
+                          "name must be a string of 1 to "
+                              + std::to_string(max_name) + " characters");
+  } else {
+    final_name = std::move(fallback);
+  }
+  // Garbage is refused here, before it takes a decoding slot.
+  if (image::sniff(body) == image::format::unknown)
+    return send_error(reply, bhttp::status::bad_request,
+                      to_code(errc::invalid_image), "not a PNG or JPEG image");
+  if (!ctx->store)
+    return send_error(reply, bhttp::status::service_unavailable,
+                      to_code(errc::internal), "no store for uploaded images");
+  auto ticket = slots->try_take();
+  if (!ticket) {
+    auto res = http::make_error(
+        bhttp::status::service_unavailable, to_code(errc::limit_exceeded),
+        "too many uploads in progress (images.max-decoding = "
+            + std::to_string(ctx->settings.images.max_decoding)
+            + "); retry shortly");
+    res.set(bhttp::field::retry_after, http::to_beast(upload_retry_after));
+    return reply(std::move(res));
+  }
+  image_ingest_options options;
+  auto& images = ctx->settings.images;
+  options.limits.max_bytes = images.max_bytes;
+  options.limits.max_pixels = images.max_pixels;
+  options.limits.max_side = ctx->settings.limits.max_image_side;
+  options.limits.thumbnail_side = images.thumbnail_side;
+  options.store_timeout = ctx->ask_timeout;
+  options.ticket = std::move(ticket);
+  options.clock = ctx->clock;
+  // Decoding may take a second: a detached actor does it, off the I/O
+  // threads and off CAF's shared workers (see image_ingest_actor.hpp).
+  auto worker = spawn_image_ingest(ctx->system, ctx->store, std::move(options));
+  image_upload upload{std::move(final_name), std::move(*user),
+                      shared_bytes{std::move(body)}};
+  ask(
+      ctx->system, worker, ctx->upload_timeout,
+      [reply](const image_info& x) mutable {
+        auto res = http::make_json(bhttp::status::created,
+                                   dump(uploaded_image_json(x)));
+        res.set(bhttp::field::location, "/api/images/" + x.id);
+        reply(std::move(res));
+      },
+      [reply](const caf::error& err) mutable {
+        send_actor_error(reply, err);
+      },
+      create_atom_v, std::move(upload));
 }
 
 // -- sessions -----------------------------------------------------------------
+
+/// Asks the directory to create the session of `cr` and answers 201.
+void create(const context_ptr& ctx, create_request cr, responder reply);
 
 void create_session(const context_ptr& ctx, request&& req, route_match,
                     responder reply) {
@@ -233,8 +495,8 @@ void create_session(const context_ptr& ctx, request&& req, route_match,
   auto image_id = body->find("imageId");
   if (image_id == body->end() || !image_id->is_string())
     return send_invalid(reply, "imageId must be a string");
-  auto image = find_builtin_image(image_id->get<std::string>());
-  if (image == nullptr)
+  auto builtin = find_builtin_image(image_id->get<std::string>());
+  if (builtin == nullptr && !ctx->store)
     return send_invalid(reply, "imageId names no known image");
   auto rows = int_field(*body, "rows", reply);
   if (!rows) return;
@@ -246,12 +508,31 @@ void create_session(const context_ptr& ctx, request&& req, route_match,
   if (!is_public) return;
   create_request cr;
   cr.name = std::move(*name);
-  cr.image = to_image_ref(*image);
   cr.rows = *rows;
   cr.cols = *cols;
   cr.rotation = *rotation;
   cr.is_public = *is_public;
   cr.owner = std::move(*user);
+  if (builtin != nullptr) {
+    cr.image = to_image_ref(*builtin);
+    return create(ctx, std::move(cr), std::move(reply));
+  }
+  // An uploaded image: the store knows its size.
+  ask(
+      ctx->system, ctx->store, ctx->ask_timeout,
+      [ctx, cr, reply](const image_info& x) mutable {
+        cr.image = uploaded_image_ref(x);
+        create(ctx, std::move(cr), std::move(reply));
+      },
+      [reply](const caf::error& err) mutable {
+        if (code_of(err) == errc::image_not_found)
+          return send_invalid(reply, "imageId names no known image");
+        send_actor_error(reply, err);
+      },
+      load_atom_v, image_atom_v, image_id->get<std::string>());
+}
+
+void create(const context_ptr& ctx, create_request cr, responder reply) {
   ask(
       ctx->system, ctx->directory, ctx->ask_timeout,
       [reply](const session_summary& s) mutable {
@@ -459,8 +740,29 @@ void register_rest_api(http::router& routes, rest_context ctx_value) {
     };
   };
   routes.add(verb::post, "/api/auth/guest", with_ctx(guest));
-  routes.add(verb::get, "/api/images", list_images);
-  routes.add(verb::get, "/api/images/{id}", get_image);
+  routes.add(verb::get, "/api/images", with_ctx(list_images));
+  routes.add(verb::get, "/api/images/{id}", with_ctx(get_image));
+  routes.add(verb::get, "/api/images/{id}/file",
+             [ctx](request&& req, route_match m, responder reply) {
+               get_image_file(ctx, image_part::original, std::move(req),
+                              std::move(m), std::move(reply));
+             });
+  routes.add(verb::get, "/api/images/{id}/thumbnail",
+             [ctx](request&& req, route_match m, responder reply) {
+               get_image_file(ctx, image_part::thumbnail, std::move(req),
+                              std::move(m), std::move(reply));
+             });
+  // Uploads are the one route with large bodies: images.max-bytes instead
+  // of http.body-limit, enforced while the body is read.
+  auto slots
+      = std::make_shared<upload_slots>(ctx->settings.images.max_decoding);
+  routes.add(
+      verb::post, "/api/images",
+      [ctx, slots](request&& req, route_match m, responder reply) {
+        upload_image(ctx, slots, std::move(req), std::move(m),
+                     std::move(reply));
+      },
+      http::route_options{ctx->settings.images.max_bytes, "images.max-bytes"});
   routes.add(verb::post, "/api/sessions", with_ctx(create_session));
   routes.add(verb::get, "/api/sessions", with_ctx(list_sessions));
   routes.add(verb::get, "/api/sessions/{id}", with_ctx(get_session));

@@ -2,12 +2,14 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 
 #include <caf/fwd.hpp>
 
 #include "actors/directory_interface.hpp"
+#include "actors/store_interface.hpp"
 #include "config/settings.hpp"
 #include "transports/auth/token_service.hpp"
 #include "transports/http/router.hpp"
@@ -38,6 +40,15 @@ struct rest_context {
   std::chrono::milliseconds ask_timeout{5'000};
   /// Reported by `/api/demo/status`.
   std::string version = "0.1.0";
+  /// Uploaded images live here; an invalid handle (none given) lists only
+  /// the built-in images and answers uploads with 503.
+  store_actor store{};
+  /// How long an upload may take from the end of its body to the stored
+  /// image (decoding included) before the answer is 503.
+  std::chrono::milliseconds upload_timeout{30'000};
+  /// Milliseconds since the epoch for `createdAt` of uploaded images;
+  /// empty: the system clock.
+  std::function<int64_t()> clock{};
 };
 
 /// Registers the endpoints below on `routes`. Errors use the contract's
@@ -47,11 +58,29 @@ struct rest_context {
 /// - `POST /api/auth/guest {displayName}` -> 200 `{token, userId,
 ///   displayName, expiresAt}`; `displayName` is trimmed and must have
 ///   1..`limits.max_name_length` code points (400 `INVALID_ARGUMENT`).
-/// - `GET /api/images`, `GET /api/images/{id}` -> the built-in images
-///   `{id, name, url, width, height, thumbnailUrl}`; unknown id: 404
-///   `IMAGE_NOT_FOUND`.
+/// - `GET /api/images` -> the built-in images `{id, name, url, width,
+///   height, thumbnailUrl, contentType, builtIn: true}`, then the uploaded
+///   ones, newest first: `{id, name, url, thumbnailUrl, width, height,
+///   contentType, bytes, ownerId, createdAt, builtIn: false}`.
+/// - `GET /api/images/{id}` -> one of them; 404 `IMAGE_NOT_FOUND`.
+/// - `POST /api/images` (Bearer token) -> 201 and the uploaded image's JSON
+///   with `Location: /api/images/{id}`. The body is the image itself
+///   (`Content-Type: image/png` or `image/jpeg`, name in `?name=`) or
+///   `multipart/form-data` with a part `file` (its filename is the default
+///   name) and an optional part `name`. The body limit is
+///   `images.max-bytes` (413 while reading); 415 for another content type;
+///   400 `INVALID_IMAGE` for anything that does not decode as PNG or JPEG;
+///   413 `LIMIT_EXCEEDED` naming `images.max-pixels`,
+///   `limits.max-image-side` or `images.max-stored`; 503 with
+///   `Retry-After` while `images.max-decoding` uploads are decoding.
+/// - `GET /api/images/{id}/file`, `GET /api/images/{id}/thumbnail` -> the
+///   bytes with their content type, `Cache-Control: public,
+///   max-age=31536000, immutable` (ids are never reused); for a built-in
+///   image 302 to its SVG; 404 `IMAGE_NOT_FOUND`.
 /// - `POST /api/sessions {name, imageId, rows, cols, rotation?, public?}`
-///   (Bearer token) -> 201 summary + `Location: /api/sessions/{id}`.
+///   (Bearer token) -> 201 summary + `Location: /api/sessions/{id}`;
+///   `imageId` is a built-in or an uploaded image (its size sets the
+///   session's geometry).
 /// - `GET /api/sessions` -> summaries of public sessions, newest first:
 ///   `{id, name, image: {id, url, width, height}, rows, cols, pieceCount,
 ///   completedPieces, participantsOnline, completionPercentage,

@@ -147,6 +147,12 @@ std::optional<std::string> bearer_token(const request& req) {
   return std::string{token};
 }
 
+std::optional<std::string> access_token(const request& req) {
+  if (auto token = bearer_token(req)) return token;
+  auto target = req.target();
+  return query_param({target.data(), target.size()}, "access_token");
+}
+
 bool has_json_content_type(const request& req) {
   auto it = req.find(bhttp::field::content_type);
   if (it == req.end()) return false;

@@ -17,8 +17,8 @@
 /// contract's error shape, query strings, time formats.
 namespace puzzle::transports::http {
 
-/// One parsed HTTP request; the body is read whole (bounded by
-/// `http.body_limit`).
+/// One parsed HTTP request; the body is read whole (bounded by the route's
+/// `route_options::body_limit`, else `http.body-limit`).
 using request = boost::beast::http::request<boost::beast::http::string_body>;
 
 /// One HTTP response. The server sets version, keep-alive, the payload
@@ -72,6 +72,11 @@ std::optional<std::string> query_param(std::string_view target,
 /// The token of an `Authorization: Bearer <token>` header (scheme compared
 /// without case), or nullopt.
 std::optional<std::string> bearer_token(const request& req);
+
+/// The access token of a real-time connection: `Authorization: Bearer`, or
+/// else the `access_token` query parameter (browsers cannot set headers on
+/// WebSocket requests). Nullopt when neither is present.
+std::optional<std::string> access_token(const request& req);
 
 /// True when the request's `Content-Type` is `application/json`, with or
 /// without parameters such as `charset`.

@@ -59,10 +59,11 @@ void append_method(std::string& allow, std::string_view method) {
 
 } // namespace
 
-void router::add(bhttp::verb method, std::string pattern, handler h) {
+void router::add(bhttp::verb method, std::string pattern, handler h,
+                 route_options options) {
   auto segs = split_path(pattern);
   if (!segs || !h) throw std::invalid_argument("bad route pattern: " + pattern);
-  route r{method, pattern, {}, std::move(h)};
+  route r{method, pattern, {}, std::move(h), std::move(options)};
   for (size_t i = 0; i < segs->size(); ++i) {
     auto& text = (*segs)[i];
     segment seg;
@@ -149,6 +150,7 @@ router::lookup router::find(bhttp::verb method, std::string_view path) const {
   if (best != nullptr) {
     result.result = outcome::found;
     result.target = &best->fn;
+    result.options = &best->options;
     result.match = std::move(best_match);
   } else if (path_known) {
     result.result = outcome::method_not_allowed;

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +32,18 @@ struct route_match {
 /// An exception that escapes is answered with 500 `INTERNAL`.
 using handler = std::function<void(request&&, route_match, responder)>;
 
+/// What a route sets besides its handler.
+struct route_options {
+  /// Bytes of request body the route accepts, instead of the server's
+  /// `http.body-limit`. The server reads the request headers first, so a
+  /// larger `Content-Length` is refused before any of the body is read,
+  /// and a chunked body as soon as it grows beyond the limit.
+  std::optional<uint64_t> body_limit;
+  /// The config key of `body_limit`, named in the 413 answer (e.g.
+  /// `images.max-bytes`).
+  std::string body_limit_key;
+};
+
 /// Takes over a connection whose GET request asked for a WebSocket upgrade
 /// on this path; called on the connection's strand/executor. The HTTP layer
 /// forgets the socket (and its timeouts) once this is called.
@@ -54,6 +68,8 @@ public:
   struct lookup {
     outcome result = outcome::not_found;
     const handler* target = nullptr;
+    /// The options of the route found (null otherwise).
+    const route_options* options = nullptr;
     route_match match;
     /// For `method_not_allowed`: the `Allow` header value.
     std::string allow;
@@ -61,7 +77,8 @@ public:
 
   /// Registers `h` for `method` on `pattern` (like `/api/sessions/{id}`).
   /// Throws `std::invalid_argument` for a malformed pattern.
-  void add(boost::beast::http::verb method, std::string pattern, handler h);
+  void add(boost::beast::http::verb method, std::string pattern, handler h,
+           route_options options = {});
 
   /// Registers a WebSocket endpoint on an exact path.
   void add_upgrade(std::string path, upgrade_handler h);
@@ -99,6 +116,7 @@ private:
     std::string pattern;
     std::vector<segment> segments;
     handler fn;
+    route_options options;
   };
 
   struct upgrade {

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <exception>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -45,6 +46,12 @@ constexpr std::string_view preflight_max_age = "600";
 /// Request headers a browser may send cross-origin (SignalR's among them).
 constexpr std::string_view cors_allowed_headers
     = "x-requested-with, x-signalr-user-agent, authorization, content-type";
+
+/// The interim answer to `Expect: 100-continue` (RFC 9110 section 10.1.1).
+constexpr std::string_view continue_answer = "HTTP/1.1 100 Continue\r\n\r\n";
+
+/// The key of the server-wide body limit, as errors name it.
+constexpr std::string_view body_limit_key = "http.body-limit";
 
 std::shared_ptr<spdlog::logger> make_logger() {
   return config::module_logger("puzzle.transport.http");
@@ -208,11 +215,56 @@ private:
     do_read();
   }
 
+  /// Reads the headers of the next request first: its route decides how
+  /// large a body it may have (`route_options::body_limit`).
   void do_read() {
     parser_.emplace();
     parser_->header_limit(core_->settings.header_limit);
-    parser_->body_limit(core_->settings.body_limit);
+    // Beast checks Content-Length against the body limit when the headers
+    // are complete; on_header does that check with the route's limit.
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+    body_limit_ = core_->settings.body_limit;
+    body_limit_key_ = body_limit_key;
     stream_.expires_after(core_->settings.request_timeout);
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             beast::bind_front_handler(&http_session::on_header,
+                                                       shared_from_this()));
+  }
+
+  void on_header(error_code ec, std::size_t) {
+    if (ec || parser_->is_done()) return on_read(ec, 0);
+    auto& req = parser_->get();
+    std::string_view target{req.target().data(), req.target().size()};
+    auto found = core_->routes->find(req.method(), path_of(target));
+    if (found.result == router::outcome::found && found.options != nullptr
+        && found.options->body_limit) {
+      body_limit_ = *found.options->body_limit;
+      body_limit_key_ = found.options->body_limit_key;
+    }
+    // A declared length over the limit is refused before any body byte is
+    // read (or, with Expect: 100-continue, sent).
+    if (auto length = parser_->content_length();
+        length && *length > body_limit_)
+      return on_read(bhttp::error::body_limit, 0);
+    parser_->body_limit(body_limit_);
+    auto expect = req.find(bhttp::field::expect);
+    if (expect != req.end() && req.version() >= 11
+        && beast::iequals(expect->value(), "100-continue")) {
+      net::async_write(
+          stream_, net::buffer(continue_answer.data(), continue_answer.size()),
+          beast::bind_front_handler(&http_session::on_continue,
+                                    shared_from_this()));
+      return;
+    }
+    do_read_body();
+  }
+
+  void on_continue(error_code ec, std::size_t) {
+    if (ec) return fail(ec, "continue");
+    do_read_body();
+  }
+
+  void do_read_body() {
     bhttp::async_read(
         stream_, buffer_, *parser_,
         beast::bind_front_handler(&http_session::on_read, shared_from_this()));
@@ -225,15 +277,15 @@ private:
       return respond_and_close(make_error(
           bhttp::status::request_header_fields_too_large,
           to_code(errc::limit_exceeded),
-          "request headers exceed http.header_limit ("
+          "request headers exceed http.header-limit ("
               + std::to_string(core_->settings.header_limit) + " bytes)"));
     }
     if (ec == bhttp::error::body_limit) {
       capture_meta(parser_->get());
       return respond_and_close(make_error(
           bhttp::status::payload_too_large, to_code(errc::limit_exceeded),
-          "request body exceeds http.body_limit ("
-              + std::to_string(core_->settings.body_limit) + " bytes)"));
+          "request body exceeds " + body_limit_key_ + " ("
+              + std::to_string(body_limit_) + " bytes)"));
     }
     if (ec && ec.category() == http_category()
         && ec != bhttp::error::end_of_stream
@@ -262,7 +314,7 @@ private:
     if (mode_ == mode::refuse)
       return respond_and_close(make_error(
           bhttp::status::service_unavailable, to_code(errc::limit_exceeded),
-          "too many connections (http.max_connections = "
+          "too many connections (http.max-connections = "
               + std::to_string(core_->settings.max_connections) + ")"));
     auto target = std::string{req.target()};
     auto path = path_of(target);
@@ -442,7 +494,7 @@ private:
   /// After an error answer the client may still be sending (a body over
   /// the limit): closing now would reset the connection and could destroy
   /// the answer in flight, so we read and discard until the client closes,
-  /// at most request_timeout and body_limit bytes.
+  /// at most request_timeout and the body limit of the request's route.
   void do_linger() {
     error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -456,8 +508,7 @@ private:
   void on_linger(error_code ec, std::size_t n) {
     if (ec) return fail(ec, "linger");
     lingered_ += n;
-    if (lingered_ > core_->settings.body_limit)
-      return fail(beast::error::timeout, "linger");
+    if (lingered_ > body_limit_) return fail(beast::error::timeout, "linger");
     buffer_.clear();
     stream_.async_read_some(buffer_.prepare(read_chunk),
                             beast::bind_front_handler(&http_session::on_linger,
@@ -470,6 +521,9 @@ private:
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   response res_;
   request_meta meta_;
+  /// The body limit of the request being read, and its config key.
+  uint64_t body_limit_ = 0;
+  std::string body_limit_key_;
   mode mode_;
   bool released_ = false;
   uint64_t id_ = 0;

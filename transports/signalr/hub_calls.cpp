@@ -5,6 +5,8 @@
 #include <limits>
 #include <optional>
 
+#include "transports/codec/json_input.hpp"
+
 namespace puzzle::transports::signalr {
 
 namespace {
@@ -54,35 +56,9 @@ const json* arg(const json& args, size_t index) {
   return index < args.size() ? &args[index] : nullptr;
 }
 
-bool read_string(const json* val, std::string& out) {
-  if (val == nullptr || !val->is_string()) return false;
-  out = val->get_ref<const std::string&>();
-  return true;
-}
-
-/// An integer literal within int32: `1.5`, `3.0` and `"3"` do not bind to
-/// an `int` parameter in ASP.NET either.
-bool read_int32(const json* val, int32_t& out) {
-  if (val == nullptr || !val->is_number_integer()) return false;
-  constexpr auto lo = std::numeric_limits<int32_t>::min();
-  constexpr auto hi = std::numeric_limits<int32_t>::max();
-  if (val->is_number_unsigned()) {
-    auto num = val->get<uint64_t>();
-    if (num > static_cast<uint64_t>(hi)) return false;
-    out = static_cast<int32_t>(num);
-    return true;
-  }
-  auto num = val->get<int64_t>();
-  if (num < lo || num > hi) return false;
-  out = static_cast<int32_t>(num);
-  return true;
-}
-
-bool read_finite(const json* val, double& out) {
-  if (val == nullptr || !val->is_number()) return false;
-  out = val->get<double>();
-  return std::isfinite(out);
-}
+using codec::read_finite;
+using codec::read_int32;
+using codec::read_string;
 
 hub_call_failure invalid_arguments(std::string_view target) {
   return {errc::invalid_message, invalid_arguments_text(target)};

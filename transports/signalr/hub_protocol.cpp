@@ -5,122 +5,13 @@
 #include <type_traits>
 #include <utility>
 
+#include "transports/codec/json_input.hpp"
+
 namespace puzzle::transports::signalr {
 
 namespace {
 
 using json = nlohmann::json;
-
-// -- depth-limited JSON parsing -----------------------------------------------
-
-/// SAX handler that builds the DOM through nlohmann's own builder but stops
-/// at `max_json_depth`, and turns syntax errors into a position instead of
-/// an exception (a hostile client should not make us pay for throwing).
-class depth_limited_builder {
-public:
-  using number_integer_t = json::number_integer_t;
-  using number_unsigned_t = json::number_unsigned_t;
-  using number_float_t = json::number_float_t;
-  using string_t = json::string_t;
-  using binary_t = json::binary_t;
-
-  explicit depth_limited_builder(json& root) : dom_(root, false) {}
-
-  bool null() {
-    return dom_.null();
-  }
-
-  bool boolean(bool val) {
-    return dom_.boolean(val);
-  }
-
-  bool number_integer(number_integer_t val) {
-    return dom_.number_integer(val);
-  }
-
-  bool number_unsigned(number_unsigned_t val) {
-    return dom_.number_unsigned(val);
-  }
-
-  bool number_float(number_float_t val, const string_t& str) {
-    return dom_.number_float(val, str);
-  }
-
-  bool string(string_t& val) {
-    return dom_.string(val);
-  }
-
-  bool binary(binary_t& val) {
-    return dom_.binary(val);
-  }
-
-  bool start_object(std::size_t len) {
-    return enter() && dom_.start_object(len);
-  }
-
-  bool key(string_t& val) {
-    return dom_.key(val);
-  }
-
-  bool end_object() {
-    --depth_;
-    return dom_.end_object();
-  }
-
-  bool start_array(std::size_t len) {
-    return enter() && dom_.start_array(len);
-  }
-
-  bool end_array() {
-    --depth_;
-    return dom_.end_array();
-  }
-
-  bool parse_error(std::size_t position, const std::string&,
-                   const json::exception&) {
-    error_position_ = position;
-    return false;
-  }
-
-  bool too_deep() const noexcept {
-    return too_deep_;
-  }
-
-  size_t error_position() const noexcept {
-    return error_position_;
-  }
-
-private:
-  bool enter() {
-    if (++depth_ > max_json_depth) {
-      too_deep_ = true;
-      return false;
-    }
-    return true;
-  }
-
-  nlohmann::detail::json_sax_dom_parser<json> dom_;
-  size_t depth_ = 0;
-  bool too_deep_ = false;
-  size_t error_position_ = 0;
-};
-
-/// Parses `text` into `out`; returns an error reason or an empty string.
-std::string parse_json(std::string_view text, json& out) {
-  try {
-    depth_limited_builder builder{out};
-    if (json::sax_parse(text.begin(), text.end(), &builder)) return {};
-    if (builder.too_deep())
-      return "JSON nests deeper than " + std::to_string(max_json_depth)
-          + " levels.";
-    return "Invalid JSON at byte " + std::to_string(builder.error_position())
-        + ".";
-  } catch (const std::exception&) {
-    // Only allocation failures can get here; report them as bad input so
-    // that the caller's connection handling stays the same.
-    return "JSON could not be parsed.";
-  }
-}
 
 bool iequals_ascii(std::string_view lhs, std::string_view rhs) noexcept {
   if (lhs.size() != rhs.size()) return false;
@@ -407,7 +298,8 @@ void record_reader::clear() noexcept {
 handshake_result parse_handshake(std::string_view record) {
   handshake_result result;
   json root;
-  if (auto err = parse_json(record, root); !err.empty()) {
+  if (auto err = codec::parse_json(record, root, max_json_depth);
+      !err.empty()) {
     result.error = "Handshake is not valid JSON: " + err;
     return result;
   }
@@ -461,7 +353,7 @@ std::string encode_handshake_error(std::string_view text) {
 
 hub_message parse_message(std::string_view record) {
   json root;
-  if (auto err = parse_json(record, root); !err.empty())
+  if (auto err = codec::parse_json(record, root, max_json_depth); !err.empty())
     return make_error(std::move(err));
   if (!root.is_object()) return make_error("Message is not a JSON object.");
   auto type_i = root.find("type");

@@ -10,6 +10,7 @@
 #include "transports/auth/token_service.hpp"
 #include "transports/http/http_util.hpp"
 #include "transports/http/router.hpp"
+#include "transports/http/upgrade_refusal.hpp"
 #include "transports/signalr/hub_connection.hpp"
 #include "transports/signalr/hub_protocol.hpp"
 
@@ -30,23 +31,6 @@ std::string_view target_of(const http::request& req) {
   return {t.data(), t.size()};
 }
 
-/// Answers a refused upgrade with a plain HTTP error and closes.
-void refuse(beast::tcp_stream&& stream, const http::request& req,
-            beast::http::status status, std::string_view code,
-            std::string_view message) {
-  auto conn = std::make_shared<beast::tcp_stream>(std::move(stream));
-  auto res = std::make_shared<http::response>(
-      http::make_error(status, code, message, req));
-  res->keep_alive(false);
-  conn->expires_after(std::chrono::seconds(5));
-  beast::http::async_write(
-      *conn, *res, [conn, res](beast::error_code, std::size_t) {
-        beast::error_code ignored;
-        conn->socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both,
-                                ignored);
-      });
-}
-
 } // namespace
 
 signalr_endpoint::signalr_endpoint(caf::actor_system& sys,
@@ -60,27 +44,9 @@ signalr_endpoint::signalr_endpoint(caf::actor_system& sys,
 template<class Request>
 bool signalr_endpoint::identify(const Request& req, negotiated_identity& out,
                                 std::string& error) const {
-  auto token = http::bearer_token(req);
-  if (!token) token = http::query_param(target_of(req), "access_token");
-  if (!token || token->empty()) {
-    if (!cfg_.auth.allow_anonymous) {
-      error = "an access token is required";
-      return false;
-    }
-    // A guest for this connection; JoinPuzzleSession may name its userId.
-    out.user.user_id = util::new_uuid();
-    out.user.username = "Guest-" + out.user.user_id.substr(0, 4);
-    out.authenticated = false;
-    return true;
-  }
-  auto user = tokens_.verify(*token);
-  if (!user) {
-    error = message_of(user.error());
-    return false;
-  }
-  out.user = std::move(*user);
-  out.authenticated = true;
-  return true;
+  error = auth::identify_connection(http::access_token(req), tokens_,
+                                    cfg_.auth.allow_anonymous, out);
+  return error.empty();
 }
 
 void signalr_endpoint::drop_expired(clock_type::time_point now) {
@@ -143,9 +109,9 @@ void signalr_endpoint::register_routes(http::router& routes) {
           // skipNegotiation: the connection is created on the fly.
           std::string error;
           if (!self->identify(req, identity, error))
-            return refuse(std::move(stream), req,
-                          beast::http::status::unauthorized,
-                          to_code(errc::unauthorized), error);
+            return http::refuse_upgrade(std::move(stream), req,
+                                        beast::http::status::unauthorized,
+                                        to_code(errc::unauthorized), error);
           token = connection_id = util::new_uuid();
           std::lock_guard<std::mutex> guard{self->mtx_};
           self->connections_[token] = pending_connection{
@@ -154,13 +120,13 @@ void signalr_endpoint::register_routes(http::router& routes) {
           std::lock_guard<std::mutex> guard{self->mtx_};
           auto i = self->connections_.find(*id);
           if (i == self->connections_.end())
-            return refuse(std::move(stream), req,
-                          beast::http::status::not_found, "NOT_FOUND",
-                          "No Connection with that ID");
+            return http::refuse_upgrade(
+                std::move(stream), req, beast::http::status::not_found,
+                "NOT_FOUND", "No Connection with that ID");
           if (i->second.connected)
-            return refuse(std::move(stream), req, beast::http::status::conflict,
-                          "CONFLICT",
-                          "a WebSocket is already open for this connection");
+            return http::refuse_upgrade(
+                std::move(stream), req, beast::http::status::conflict,
+                "CONFLICT", "a WebSocket is already open for this connection");
           i->second.connected = true;
           token = *id;
           connection_id = i->second.connection_id;

@@ -11,24 +11,18 @@
 #include "actors/directory_interface.hpp"
 #include "actors/message_types.hpp"
 #include "config/settings.hpp"
+#include "transports/auth/connection_identity.hpp"
 
 namespace puzzle::transports::http {
 class router;
 } // namespace puzzle::transports::http
-
-namespace puzzle::transports::auth {
-class token_service;
-} // namespace puzzle::transports::auth
 
 namespace puzzle::transports::signalr {
 
 class hub_connection;
 
 /// Who a negotiated connection is, between negotiate and the WebSocket.
-struct negotiated_identity {
-  user_identity user;
-  bool authenticated = false; ///< From a verified token, not a guest.
-};
+using negotiated_identity = auth::connection_identity;
 
 /// The hub endpoint `/puzzlehub`: negotiate (v0 and v1), the WebSocket
 /// transport, and the table of connection tokens. Thread-safe: HTTP

@@ -25,7 +25,7 @@ bool is_code_text(std::string_view code) {
 }
 
 TEST(Errc, AllErrcListsEveryEnumeratorOnceInNumericOrder) {
-  ASSERT_EQ(std::size(all_errc), static_cast<size_t>(errc::conflict) + 1);
+  ASSERT_EQ(std::size(all_errc), static_cast<size_t>(errc::invalid_image) + 1);
   for (size_t i = 0; i < std::size(all_errc); ++i)
     EXPECT_EQ(static_cast<size_t>(all_errc[i]), i);
 }
@@ -57,6 +57,8 @@ TEST(Errc, CodesAreTheContractStrings) {
       {errc::internal, "INTERNAL"},
       {errc::invalid_argument, "INVALID_ARGUMENT"},
       {errc::conflict, "CONFLICT"},
+      {errc::image_not_found, "IMAGE_NOT_FOUND"},
+      {errc::invalid_image, "INVALID_IMAGE"},
   };
   ASSERT_EQ(expected.size(), std::size(all_errc));
   for (auto x : all_errc)
@@ -79,6 +81,8 @@ TEST(Errc, HttpStatusOfEveryCode) {
       {errc::internal, 500},
       {errc::invalid_argument, 400},
       {errc::conflict, 409},
+      {errc::image_not_found, 404},
+      {errc::invalid_image, 400},
   };
   ASSERT_EQ(expected.size(), std::size(all_errc));
   for (auto x : all_errc) {

@@ -33,8 +33,8 @@ using puzzle::config::settings;
 constexpr const char* example_config = PUZZLE_EXAMPLE_CONFIG;
 
 /// The sections node_config adds; everything else belongs to CAF.
-const std::set<std::string> our_sections
-    = {"http", "store", "limits", "session", "signalr", "auth", "log"};
+const std::set<std::string> our_sections = {"http",    "store",     "limits",   "images", "session",
+                                            "signalr", "websocket", "socketio", "auth",   "log"};
 
 /// Exposes the registered options, to compare them with the example file and
 /// the help text.
@@ -120,6 +120,13 @@ void expect_same_settings(const settings& x, const settings& y) {
   EXPECT_EQ(x.limits.outbound_queue_bytes, y.limits.outbound_queue_bytes);
   EXPECT_EQ(x.limits.max_name_length, y.limits.max_name_length);
   EXPECT_EQ(x.limits.max_sessions_per_connection, y.limits.max_sessions_per_connection);
+  EXPECT_EQ(x.limits.max_channels_per_connection, y.limits.max_channels_per_connection);
+  EXPECT_EQ(x.limits.max_channel_name_bytes, y.limits.max_channel_name_bytes);
+  EXPECT_EQ(x.images.max_bytes, y.images.max_bytes);
+  EXPECT_EQ(x.images.max_pixels, y.images.max_pixels);
+  EXPECT_EQ(x.images.thumbnail_side, y.images.thumbnail_side);
+  EXPECT_EQ(x.images.max_stored, y.images.max_stored);
+  EXPECT_EQ(x.images.max_decoding, y.images.max_decoding);
   EXPECT_EQ(x.session.lock_lease, y.session.lock_lease);
   EXPECT_DOUBLE_EQ(x.session.snap_ratio, y.session.snap_ratio);
   EXPECT_DOUBLE_EQ(x.session.table_factor, y.session.table_factor);
@@ -128,6 +135,13 @@ void expect_same_settings(const settings& x, const settings& y) {
   EXPECT_EQ(x.signalr.client_timeout, y.signalr.client_timeout);
   EXPECT_EQ(x.signalr.handshake_timeout, y.signalr.handshake_timeout);
   EXPECT_EQ(x.signalr.negotiate_ttl, y.signalr.negotiate_ttl);
+  EXPECT_EQ(x.websocket.handshake_timeout, y.websocket.handshake_timeout);
+  EXPECT_EQ(x.websocket.idle_timeout, y.websocket.idle_timeout);
+  EXPECT_EQ(x.socketio.ping_interval, y.socketio.ping_interval);
+  EXPECT_EQ(x.socketio.ping_timeout, y.socketio.ping_timeout);
+  EXPECT_EQ(x.socketio.max_payload, y.socketio.max_payload);
+  EXPECT_EQ(x.socketio.connect_timeout, y.socketio.connect_timeout);
+  EXPECT_EQ(x.socketio.conformance, y.socketio.conformance);
   EXPECT_EQ(x.auth.jwt_secret, y.auth.jwt_secret);
   EXPECT_EQ(x.auth.issuer, y.auth.issuer);
   EXPECT_EQ(x.auth.audience, y.auth.audience);
@@ -383,6 +397,37 @@ TEST_F(NodeConfig, AcceptsMaxPiecesEqualToMinPieces) {
   EXPECT_EQ(cfg.values.limits.max_pieces, 10);
 }
 
+TEST_F(NodeConfig, ImageKeysHaveDefaultsAndOverrides) {
+  ASSERT_EQ(load({}), "");
+  EXPECT_EQ(cfg.values.images.max_bytes, 10u << 20);
+  EXPECT_EQ(cfg.values.images.max_pixels, 40'000'000u);
+  EXPECT_EQ(cfg.values.images.thumbnail_side, 320);
+  EXPECT_EQ(cfg.values.images.max_stored, 1000u);
+  EXPECT_EQ(cfg.values.images.max_decoding, 2u);
+  node_config other;
+  std::istringstream ini{"[images]\nmax-bytes = 2097152\nthumbnail-side = 256\n"};
+  ASSERT_FALSE(other.parse({"--images.max-pixels=1000000", "--images.max-decoding=4"}, ini));
+  ASSERT_FALSE(other.finalize());
+  EXPECT_EQ(other.values.images.max_bytes, 2u << 20);
+  EXPECT_EQ(other.values.images.max_pixels, 1'000'000u);
+  EXPECT_EQ(other.values.images.thumbnail_side, 256);
+  EXPECT_EQ(other.values.images.max_decoding, 4u);
+}
+
+TEST_F(NodeConfig, RejectsImageLimitsOutOfRangeNamingTheKey) {
+  for (std::string arg :
+       {"--images.max-bytes=100", "--images.max-pixels=0", "--images.thumbnail-side=5000",
+        "--images.max-stored=0", "--images.max-decoding=0"}) {
+    node_config other;
+    std::istringstream ini{""};
+    ASSERT_FALSE(other.parse({arg}, ini)) << arg;
+    auto err = text_of(other.finalize());
+    auto key = arg.substr(2, arg.find('=') - 2);
+    EXPECT_TRUE(starts_with(err, key + ": must be between ")) << arg << ": " << err;
+  }
+  EXPECT_TRUE(starts_with(load({}, "[images]\nmax-bytes = \"10MB\"\n"), "images.max-bytes: "));
+}
+
 TEST_F(NodeConfig, RejectsClientTimeoutNotLongerThanKeepAlive) {
   auto err = load({"--signalr.keep-alive=30s"});
   EXPECT_TRUE(starts_with(err, "signalr.client-timeout: ")) << err;
@@ -416,6 +461,27 @@ TEST_F(NodeConfig, RejectsJwtSecretShorterThan32Bytes) {
 TEST_F(NodeConfig, AcceptsJwtSecretOf32Bytes) {
   ASSERT_EQ(load({"--auth.jwt-secret=" + std::string(32, 'x')}), "");
   EXPECT_EQ(cfg.values.auth.jwt_secret, std::string(32, 'x'));
+}
+
+TEST_F(NodeConfig, SocketioKeysHaveDefaultsOverridesAndChecks) {
+  ASSERT_EQ(load({"--socketio.ping-interval=300ms", "--socketio.ping-timeout=200ms",
+                  "--socketio.max-payload=2000", "--socketio.connect-timeout=1s",
+                  "--socketio.conformance=true"}),
+            "");
+  EXPECT_EQ(cfg.values.socketio.ping_interval, 300ms);
+  EXPECT_EQ(cfg.values.socketio.ping_timeout, 200ms);
+  EXPECT_EQ(cfg.values.socketio.max_payload, 2000u);
+  EXPECT_EQ(cfg.values.socketio.connect_timeout, 1s);
+  EXPECT_TRUE(cfg.values.socketio.conformance);
+  for (std::string arg : {"--socketio.ping-interval=10ms", "--socketio.ping-timeout=0s",
+                          "--socketio.connect-timeout=1ms", "--socketio.max-payload=10"}) {
+    node_config other;
+    std::istringstream ini{""};
+    ASSERT_FALSE(other.parse({arg}, ini)) << arg;
+    auto err = text_of(other.finalize());
+    auto key = arg.substr(2, arg.find('=') - 2);
+    EXPECT_TRUE(starts_with(err, key + ": ")) << arg << ": " << err;
+  }
 }
 
 TEST_F(NodeConfig, RejectsDurationBelowMinimum) {

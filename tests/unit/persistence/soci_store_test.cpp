@@ -221,10 +221,10 @@ protected:
 
 TEST(SociStoreMigrations, AreNumberedFromOneAndStrictlyIncreasing) {
   const auto& all = puzzle::persistence::migrations();
-  ASSERT_EQ(all.size(), 1u);
+  ASSERT_EQ(all.size(), 2u);
   for (size_t i = 0; i < all.size(); ++i)
     EXPECT_EQ(all[i].version, static_cast<int32_t>(i) + 1);
-  EXPECT_EQ(puzzle::persistence::latest_schema_version(), 1);
+  EXPECT_EQ(puzzle::persistence::latest_schema_version(), 2);
 }
 
 TEST(SociStoreMigrations, SplitStatementsSplitsAtSemicolonsAndTrims) {
@@ -244,7 +244,7 @@ TEST(SociStoreMigrations, ApplyOnceAndNotAgainOnReopen) {
     ASSERT_TRUE(store) << puzzle::message_of(store.error());
     auto first = (*store)->migrate();
     ASSERT_TRUE(first) << puzzle::message_of(first.error());
-    EXPECT_EQ(*first, 1u);
+    EXPECT_EQ(*first, 2u);
     auto second = (*store)->migrate();
     ASSERT_TRUE(second) << puzzle::message_of(second.error());
     EXPECT_EQ(*second, 0u);
@@ -259,11 +259,15 @@ TEST(SociStoreMigrations, ApplyOnceAndNotAgainOnReopen) {
   int version = 0;
   std::string description;
   sql << "SELECT COUNT(*) FROM schema_migrations", soci::into(rows);
-  sql << "SELECT version, description FROM schema_migrations", soci::into(version),
-      soci::into(description);
-  EXPECT_EQ(rows, 1);
+  EXPECT_EQ(rows, 2);
+  sql << "SELECT version, description FROM schema_migrations WHERE version = 1",
+      soci::into(version), soci::into(description);
   EXPECT_EQ(version, 1);
   EXPECT_EQ(description, "sessions, pieces, participants and chat");
+  sql << "SELECT version, description FROM schema_migrations WHERE version = 2",
+      soci::into(version), soci::into(description);
+  EXPECT_EQ(version, 2);
+  EXPECT_EQ(description, "uploaded images");
   std::string mode;
   sql << "PRAGMA journal_mode", soci::into(mode);
   EXPECT_EQ(mode, "wal");
@@ -288,7 +292,7 @@ TEST(SociStoreMigrations, RefusesADatabaseFromANewerBuild) {
   ASSERT_FALSE(applied);
   EXPECT_EQ(puzzle::code_of(applied.error()), errc::internal);
   EXPECT_EQ(puzzle::message_of(applied.error()),
-            "store: database schema version 99 is newer than this build (1)");
+            "store: database schema version 99 is newer than this build (2)");
 }
 
 // -- open ---------------------------------------------------------------------
@@ -688,6 +692,133 @@ TEST_F(SociStore, ANewInstanceOnTheSameFileLoadsTheSameState) {
   expected.chat.push_back(line);
   expect_same(load_ok(*reopened, "s-1"), expected);
   EXPECT_TRUE(reopened->ping());
+}
+
+// -- images -------------------------------------------------------------------
+
+/// Every byte value, NULs and invalid UTF-8 included, `n` bytes long.
+std::string binary_bytes(size_t n, unsigned seed = 0) {
+  std::string out(n, '\0');
+  for (size_t i = 0; i < n; ++i)
+    out[i] = static_cast<char>((i * 31 + seed) & 0xff);
+  return out;
+}
+
+puzzle::image_record sample_image(const std::string& id, int64_t created_at, size_t size = 1000) {
+  puzzle::image_record x;
+  x.info.id = id;
+  x.info.name = "Photo \xF0\x9F\x93\xB7 " + id;
+  x.info.content_type = "image/png";
+  x.info.width = 640;
+  x.info.height = 480;
+  x.info.byte_count = size;
+  x.info.thumbnail_content_type = "image/jpeg";
+  x.info.owner_id = "u-" + id;
+  x.info.created_at = created_at;
+  x.original = puzzle::shared_bytes{binary_bytes(size)};
+  x.thumbnail = puzzle::shared_bytes{binary_bytes(size / 10 + 1, 7)};
+  return x;
+}
+
+void expect_same_info(const puzzle::image_info& actual, const puzzle::image_info& expected) {
+  EXPECT_EQ(actual.id, expected.id);
+  EXPECT_EQ(actual.name, expected.name);
+  EXPECT_EQ(actual.content_type, expected.content_type);
+  EXPECT_EQ(actual.width, expected.width);
+  EXPECT_EQ(actual.height, expected.height);
+  EXPECT_EQ(actual.byte_count, expected.byte_count);
+  EXPECT_EQ(actual.thumbnail_content_type, expected.thumbnail_content_type);
+  EXPECT_EQ(actual.owner_id, expected.owner_id);
+  EXPECT_EQ(actual.created_at, expected.created_at);
+}
+
+/// Stores `x`, failing the test with the store's message.
+void put_image_ok(soci_store& store, const puzzle::image_record& x, uint32_t max_stored = 10) {
+  auto err = store.put_image(x, max_stored);
+  ASSERT_FALSE(err) << puzzle::message_of(err);
+}
+
+TEST_F(SociStore, PutImageThenLoadRoundTripsMetadataAndBytes) {
+  auto x = sample_image("i-1", 1'700'000'000'123, 3 << 20);
+  put_image_ok(*store, x, 10);
+  auto info = store->load_image_info("i-1");
+  ASSERT_TRUE(info) << puzzle::message_of(info.error());
+  ASSERT_TRUE(*info);
+  expect_same_info(**info, x.info);
+  auto original = store->load_image_file("i-1", puzzle::image_part::original);
+  ASSERT_TRUE(original) << puzzle::message_of(original.error());
+  ASSERT_TRUE(*original);
+  EXPECT_EQ((*original)->content_type, "image/png");
+  EXPECT_TRUE((*original)->bytes == x.original.str()) << "the original differs";
+  auto thumb = store->load_image_file("i-1", puzzle::image_part::thumbnail);
+  ASSERT_TRUE(thumb && *thumb);
+  EXPECT_EQ((*thumb)->content_type, "image/jpeg");
+  EXPECT_TRUE((*thumb)->bytes == x.thumbnail.str()) << "the thumbnail differs";
+  // Stored as BLOBs, not text.
+  soci::session sql(soci::sqlite3, "db=\"" + db_file() + "\"");
+  std::string type;
+  sql << "SELECT typeof(bytes) || ',' || typeof(thumbnail) FROM images", soci::into(type);
+  EXPECT_EQ(type, "blob,blob");
+}
+
+TEST_F(SociStore, ListImagesNewestFirstWithSizes) {
+  auto empty = store->list_images();
+  ASSERT_TRUE(empty);
+  EXPECT_TRUE(empty->empty());
+  put_image_ok(*store, sample_image("old", 10, 100), 10);
+  put_image_ok(*store, sample_image("new", 30, 300), 10);
+  put_image_ok(*store, sample_image("mid", 20, 200), 10);
+  auto list = store->list_images();
+  ASSERT_TRUE(list) << puzzle::message_of(list.error());
+  ASSERT_EQ(list->size(), 3u);
+  EXPECT_EQ((*list)[0].id, "new");
+  EXPECT_EQ((*list)[1].id, "mid");
+  EXPECT_EQ((*list)[2].id, "old");
+  expect_same_info((*list)[0], sample_image("new", 30, 300).info);
+  EXPECT_EQ((*list)[2].byte_count, 100u);
+}
+
+TEST_F(SociStore, UnknownImagesAreEmpty) {
+  auto info = store->load_image_info("nope");
+  ASSERT_TRUE(info);
+  EXPECT_FALSE(*info);
+  auto file = store->load_image_file("nope", puzzle::image_part::thumbnail);
+  ASSERT_TRUE(file);
+  EXPECT_FALSE(*file);
+}
+
+TEST_F(SociStore, PutImageBeyondMaxStoredIsLimitExceeded) {
+  put_image_ok(*store, sample_image("a", 1), 2);
+  put_image_ok(*store, sample_image("b", 2), 2);
+  auto err = store->put_image(sample_image("c", 3), 2);
+  EXPECT_EQ(puzzle::code_of(err), errc::limit_exceeded);
+  EXPECT_EQ(puzzle::message_of(err), "the store holds 2 images; at most 2 (images.max-stored)");
+  auto list = store->list_images();
+  ASSERT_TRUE(list);
+  EXPECT_EQ(list->size(), 2u);
+}
+
+TEST_F(SociStore, PutImageRefusesDuplicateIdsAndEmptyFiles) {
+  put_image_ok(*store, sample_image("a", 1), 10);
+  auto again = store->put_image(sample_image("a", 2), 10);
+  EXPECT_EQ(puzzle::code_of(again), errc::internal);
+  auto empty = sample_image("e", 3);
+  empty.original = puzzle::shared_bytes{};
+  EXPECT_EQ(puzzle::code_of(store->put_image(empty, 10)), errc::invalid_argument);
+  auto info = store->load_image_info("a");
+  ASSERT_TRUE(info && *info);
+  EXPECT_EQ((*info)->created_at, 1);
+}
+
+TEST_F(SociStore, ImagesSurviveAReopen) {
+  auto x = sample_image("keep", 5, 50'000);
+  put_image_ok(*store, x, 10);
+  store.reset();
+  auto reopened = open_store(dir.path());
+  ASSERT_NE(reopened, nullptr);
+  auto file = reopened->load_image_file("keep", puzzle::image_part::original);
+  ASSERT_TRUE(file && *file);
+  EXPECT_TRUE((*file)->bytes == x.original.str());
 }
 
 } // namespace

@@ -9,6 +9,8 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
@@ -277,6 +279,70 @@ TEST_F(StoreActor, ListDeleteAndPing) {
   auto pong = await<bool>(ping);
   ASSERT_TRUE(pong);
   EXPECT_TRUE(*pong);
+}
+
+TEST_F(StoreActor, StoresListsAndServesImagesWithoutCopyingOnTheWay) {
+  ASSERT_TRUE(store);
+  puzzle::image_record x;
+  x.info = {"img-1", "Photo", "image/jpeg", 30, 20, 5, "image/png", "u-1", 99};
+  x.original = puzzle::shared_bytes{std::string{"a\0b\xff\x00", 5}};
+  x.thumbnail = puzzle::shared_bytes{"thumb"};
+  auto put = self->request(store, reply_timeout, puzzle::put_atom_v, x);
+  auto ok = await<bool>(put);
+  ASSERT_TRUE(ok) << puzzle::message_of(ok.error());
+  EXPECT_TRUE(*ok);
+  auto list = self->request(store, reply_timeout, puzzle::list_atom_v, puzzle::image_atom_v);
+  auto infos = await<std::vector<puzzle::image_info>>(list);
+  ASSERT_TRUE(infos) << puzzle::message_of(infos.error());
+  ASSERT_EQ(infos->size(), 1u);
+  EXPECT_EQ((*infos)[0].name, "Photo");
+  EXPECT_EQ((*infos)[0].byte_count, 5u);
+  auto one = self->request(store, reply_timeout, puzzle::load_atom_v, puzzle::image_atom_v,
+                           std::string{"img-1"});
+  auto info = await<puzzle::image_info>(one);
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->width, 30);
+  EXPECT_EQ(info->height, 20);
+  auto file = self->request(store, reply_timeout, puzzle::load_atom_v, puzzle::image_atom_v,
+                            std::string{"img-1"}, puzzle::image_part::original);
+  auto bytes = await<puzzle::image_file>(file);
+  ASSERT_TRUE(bytes);
+  EXPECT_EQ(bytes->content_type, "image/jpeg");
+  EXPECT_EQ(bytes->bytes, x.original.str());
+  auto thumb = self->request(store, reply_timeout, puzzle::load_atom_v, puzzle::image_atom_v,
+                             std::string{"img-1"}, puzzle::image_part::thumbnail);
+  auto thumb_bytes = await<puzzle::image_file>(thumb);
+  ASSERT_TRUE(thumb_bytes);
+  EXPECT_EQ(thumb_bytes->bytes, "thumb");
+  auto missing = self->request(store, reply_timeout, puzzle::load_atom_v, puzzle::image_atom_v,
+                               std::string{"nope"});
+  auto not_found = await<puzzle::image_info>(missing);
+  ASSERT_FALSE(not_found);
+  EXPECT_EQ(puzzle::code_of(not_found.error()), errc::image_not_found);
+  auto missing_file = self->request(store, reply_timeout, puzzle::load_atom_v, puzzle::image_atom_v,
+                                    std::string{"nope"}, puzzle::image_part::thumbnail);
+  auto no_file = await<puzzle::image_file>(missing_file);
+  ASSERT_FALSE(no_file);
+  EXPECT_EQ(puzzle::code_of(no_file.error()), errc::image_not_found);
+}
+
+TEST(SharedBytes, SerialisesByValueAndLoadsIntoANewBuffer) {
+  puzzle::image_record x;
+  x.info.id = "i";
+  x.original = puzzle::shared_bytes{std::string{"\x89PNG\0data", 9}};
+  x.thumbnail = puzzle::shared_bytes{"t"};
+  std::vector<char> buf;
+  caf::actor_system_config cfg;
+  caf::actor_system sys{testing_config(cfg)};
+  caf::binary_serializer sink{sys, buf};
+  ASSERT_FALSE(sink(x));
+  puzzle::image_record y;
+  caf::binary_deserializer source{sys, buf};
+  ASSERT_FALSE(source(y));
+  EXPECT_EQ(y.info.id, "i");
+  EXPECT_EQ(y.original.str(), x.original.str());
+  EXPECT_EQ(y.thumbnail.str(), "t");
+  EXPECT_NE(y.original.data, x.original.data);
 }
 
 // -- deterministic: the test coordinator decides when the store runs ----------

@@ -336,7 +336,7 @@ TEST_F(HttpServer, BodyOverLimitIs413AndCloses) {
   auto res = c.roundtrip(make_request(bhttp::verb::post, "/api/items", std::string(4096, 'x')));
   EXPECT_EQ(res.result(), bhttp::status::payload_too_large);
   EXPECT_EQ(body_json(res),
-            error_json(413, "LIMIT_EXCEEDED", "request body exceeds http.body_limit (1024 bytes)"));
+            error_json(413, "LIMIT_EXCEEDED", "request body exceeds http.body-limit (1024 bytes)"));
   EXPECT_EQ(header(res, "Connection"), "close");
   expect_security_headers(res);
   EXPECT_TRUE(c.wait_closed());
@@ -358,6 +358,83 @@ TEST_F(HttpServer, ChunkedBodyOverLimitIs413) {
   EXPECT_TRUE(c.wait_closed());
 }
 
+/// A route with its own body limit, above the server's 1024 bytes.
+void add_upload_route(router& routes) {
+  routes.add(
+      bhttp::verb::post, "/upload",
+      [](request&& req, route_match, responder reply) {
+        json j{{"size", req.body().size()}};
+        reply(make_json(bhttp::status::created, j.dump(), req));
+      },
+      route_options{8192, "upload.max-bytes"});
+}
+
+TEST_F(HttpServer, ARouteMayAcceptLargerBodiesThanTheServer) {
+  add_upload_route(*routes_);
+  start();
+  http_client c{port()};
+  auto ok = c.roundtrip(make_request(bhttp::verb::post, "/upload", std::string(8192, 'u')));
+  EXPECT_EQ(ok.result(), bhttp::status::created);
+  EXPECT_EQ(body_json(ok), (json{{"size", 8192}}));
+  // Other routes keep the server's limit, on the same connection too.
+  auto other = c.roundtrip(make_request(bhttp::verb::post, "/api/items", std::string(2000, 'x')));
+  EXPECT_EQ(other.result(), bhttp::status::payload_too_large);
+  EXPECT_EQ(body_json(other),
+            error_json(413, "LIMIT_EXCEEDED", "request body exceeds http.body-limit (1024 bytes)"));
+  http_client c2{port()};
+  auto big = c2.roundtrip(make_request(bhttp::verb::post, "/upload", std::string(9000, 'u')));
+  EXPECT_EQ(big.result(), bhttp::status::payload_too_large);
+  EXPECT_EQ(
+      body_json(big),
+      error_json(413, "LIMIT_EXCEEDED", "request body exceeds upload.max-bytes (8192 bytes)"));
+  EXPECT_TRUE(c2.wait_closed());
+}
+
+TEST_F(HttpServer, ChunkedBodyOverARouteLimitIs413) {
+  add_upload_route(*routes_);
+  start();
+  http_client c{port()};
+  std::string chunk(5000, 'y');
+  c.write_raw("POST /upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n1388\r\n"
+              + chunk + "\r\n1388\r\n" + chunk + "\r\n0\r\n\r\n");
+  auto res = c.read();
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->result(), bhttp::status::payload_too_large);
+  EXPECT_EQ(
+      body_json(*res),
+      error_json(413, "LIMIT_EXCEEDED", "request body exceeds upload.max-bytes (8192 bytes)"));
+  http_client ok{port()};
+  ok.write_raw("POST /upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n1388\r\n"
+               + chunk + "\r\n0\r\n\r\n");
+  auto accepted = ok.read();
+  ASSERT_TRUE(accepted);
+  EXPECT_EQ(accepted->result(), bhttp::status::created);
+}
+
+TEST_F(HttpServer, ExpectContinueGetsAnInterimAnswerOrAnEarly413) {
+  add_upload_route(*routes_);
+  start();
+  http_client c{port()};
+  c.write_raw("POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n"
+              "Expect: 100-continue\r\n\r\n");
+  auto interim = c.read();
+  ASSERT_TRUE(interim);
+  EXPECT_EQ(interim->result_int(), 100u);
+  c.write_raw("hello");
+  auto res = c.read();
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->result(), bhttp::status::created);
+  EXPECT_EQ(body_json(*res), (json{{"size", 5}}));
+  // Refused from the declared length alone: the body is never sent.
+  http_client early{port()};
+  early.write_raw("POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000\r\n"
+                  "Expect: 100-continue\r\n\r\n");
+  auto refused = early.read();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->result(), bhttp::status::payload_too_large);
+  EXPECT_TRUE(early.wait_closed());
+}
+
 TEST_F(HttpServer, HeadersOverLimitAre431AndClose) {
   start();
   http_client c{port()};
@@ -367,7 +444,7 @@ TEST_F(HttpServer, HeadersOverLimitAre431AndClose) {
   EXPECT_EQ(res.result(), bhttp::status::request_header_fields_too_large);
   EXPECT_EQ(
       body_json(res),
-      error_json(431, "LIMIT_EXCEEDED", "request headers exceed http.header_limit (1024 bytes)"));
+      error_json(431, "LIMIT_EXCEEDED", "request headers exceed http.header-limit (1024 bytes)"));
   EXPECT_EQ(header(res, "Connection"), "close");
   EXPECT_TRUE(c.wait_closed());
 }
@@ -591,7 +668,7 @@ TEST_F(HttpServer, RefusesConnectionsBeyondTheLimitWith503) {
   auto res = c.roundtrip(make_request(bhttp::verb::get, "/ping"));
   EXPECT_EQ(res.result(), bhttp::status::service_unavailable);
   EXPECT_EQ(body_json(res),
-            error_json(503, "LIMIT_EXCEEDED", "too many connections (http.max_connections = 2)"));
+            error_json(503, "LIMIT_EXCEEDED", "too many connections (http.max-connections = 2)"));
   expect_security_headers(res);
   EXPECT_TRUE(c.wait_closed());
   // The admitted connections are unaffected.

@@ -1,6 +1,7 @@
 #include "transports/api/rest_api.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -21,13 +22,17 @@
 
 #include "actors/util/ids.hpp"
 #include "actors/caf_errors.hpp"
+#include "actors/image/image_codec.hpp"
 #include "actors/type_ids.hpp"
+#include "persistence/sql/soci_store.hpp"
+#include "persistence/store_actor.hpp"
 #include "transports/api/actor_bridge.hpp"
 #include "transports/auth/token_service.hpp"
 #include "transports/auth/uuid.hpp"
 #include "transports/http/server.hpp"
 
 #include "support/http_client.hpp"
+#include "tests/unit/support/test_images.hpp"
 
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
@@ -89,7 +94,11 @@ fake_directory(directory_actor::stateful_pointer<fake_directory_state> self) {
         auto i = self->state.sessions.find(id);
         if (i == self->state.sessions.end())
           return make_error(errc::session_not_found, "no session " + id);
-        return R"({"sessionId":")" + id + R"(","name":")" + i->second.name + R"(","version":0})";
+        auto& image = i->second.image;
+        return R"({"sessionId":")" + id + R"(","name":")" + i->second.name
+            + R"(","version":0,"image":{"id":")" + image.id + R"(","url":")" + image.url
+            + R"(","width":)" + std::to_string(image.width) + R"(,"height":)"
+            + std::to_string(image.height) + "}}";
       },
       [=](delete_atom, const std::string& id, const std::string& user,
           bool is_admin) -> caf::result<bool> {
@@ -138,11 +147,19 @@ protected:
       return t0_ms;
     });
     directory_ = system_->spawn(fake_directory);
+    // A real store on an in-memory SQLite database, for uploaded images.
+    auto db = persistence::soci_store::open("sqlite::memory:");
+    if (!db || !(*db)->migrate()) {
+      ADD_FAILURE() << "no in-memory store";
+      return;
+    }
+    store_ = persistence::spawn_store(*system_, std::move(*db), settings_.store);
   }
 
   ~RestApi() override {
     if (server_) server_->stop();
     caf::anon_send_exit(directory_, caf::exit_reason::user_shutdown);
+    if (store_) caf::anon_send_exit(store_, caf::exit_reason::user_shutdown);
   }
 
   void start(std::chrono::milliseconds ask_timeout = 5s) {
@@ -162,6 +179,11 @@ protected:
                                       },
                                       ask_timeout,
                                       "9.9.9"};
+    if (with_store_) ctx.store = store_;
+    // Each upload one second after the one before: a stable list order.
+    ctx.clock = [this] {
+      return image_clock_ += 1000;
+    };
     transports::api::register_rest_api(*routes_, std::move(ctx));
     server_ = std::make_unique<transports::http::server>(settings_.http, routes_);
     ASSERT_FALSE(server_->start());
@@ -177,6 +199,33 @@ protected:
     return c.roundtrip(std::move(req));
   }
 
+  /// Uploads a file as `multipart/form-data`, with a `name` part unless
+  /// `name` is empty.
+  test_response upload_form(const std::string& bytes, const std::string& filename,
+                            const std::string& token, const std::string& name = {},
+                            const std::string& part_type = "image/jpeg") {
+    std::string body = "--" + boundary
+        + "\r\nContent-Disposition: form-data; name=\"file\"; "
+          "filename=\""
+        + filename + "\"\r\nContent-Type: " + part_type + "\r\n\r\n" + bytes + "\r\n";
+    if (!name.empty())
+      body += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\n" + name
+          + "\r\n";
+    body += "--" + boundary + "--\r\n";
+    return send(bhttp::verb::post, "/api/images", std::move(body), token,
+                "multipart/form-data; boundary=" + boundary);
+  }
+
+  /// Uploads a PNG and returns its JSON.
+  json upload_png(const std::string& token, uint32_t w, uint32_t h) {
+    auto res
+        = send(bhttp::verb::post, "/api/images", puzzle_test::make_png(w, h), token, "image/png");
+    EXPECT_EQ(res.result(), bhttp::status::created) << res.body();
+    return json::parse(res.body());
+  }
+
+  static inline const std::string boundary = "----PuzzleFormBoundary7MA4YWxkTrZu0gW";
+
   /// Creates a session through the API and returns its JSON.
   json create(const std::string& token, const std::string& name, bool is_public = true) {
     json body{
@@ -191,6 +240,9 @@ protected:
   config::settings settings_;
   std::unique_ptr<token_service> tokens_;
   directory_actor directory_;
+  store_actor store_;
+  bool with_store_ = true;
+  std::atomic<int64_t> image_clock_{t0_ms};
   std::shared_ptr<transports::http::router> routes_;
   std::unique_ptr<transports::http::server> server_;
   bool db_ok_ = true;
@@ -287,8 +339,14 @@ TEST_F(RestApi, ListsAndFindsBuiltInImages) {
   EXPECT_EQ(res.result(), bhttp::status::ok);
   auto image = [](std::string id, std::string name, int w, int h) {
     auto url = "/images/" + id + ".svg";
-    return json{{"id", id},   {"name", name}, {"url", url},
-                {"width", w}, {"height", h},  {"thumbnailUrl", url}};
+    return json{{"id", id},
+                {"name", name},
+                {"url", url},
+                {"width", w},
+                {"height", h},
+                {"thumbnailUrl", url},
+                {"contentType", "image/svg+xml"},
+                {"builtIn", true}};
   };
   EXPECT_EQ(body_of(res),
             json::array({image("aurora-lake", "Aurora Lake", 1600, 1200),
@@ -299,6 +357,310 @@ TEST_F(RestApi, ListsAndFindsBuiltInImages) {
   auto missing = send(bhttp::verb::get, "/api/images/nope");
   EXPECT_EQ(missing.result(), bhttp::status::not_found);
   EXPECT_EQ(body_of(missing), error_json(404, "IMAGE_NOT_FOUND", "no image with this id"));
+}
+
+// -- uploaded images ----------------------------------------------------------
+
+/// Bytes that do not compress: a PNG of them stays about as large.
+puzzle_test::rgba noise(uint32_t x, uint32_t y) {
+  auto h = (x * 2654435761u) ^ (y * 40503u + 0x9e3779b9u);
+  h ^= h >> 13;
+  h *= 0x5bd1e995u;
+  return {static_cast<uint8_t>(h), static_cast<uint8_t>(h >> 8), static_cast<uint8_t>(h >> 16),
+          255};
+}
+
+json uploaded(const std::string& id, const std::string& name, int w, int h, const std::string& type,
+              size_t bytes, const std::string& owner, const std::string& created_at) {
+  return json{{"id", id},
+              {"name", name},
+              {"url", "/api/images/" + id + "/file"},
+              {"thumbnailUrl", "/api/images/" + id + "/thumbnail"},
+              {"width", w},
+              {"height", h},
+              {"contentType", type},
+              {"bytes", bytes},
+              {"ownerId", owner},
+              {"createdAt", created_at},
+              {"builtIn", false}};
+}
+
+TEST_F(RestApi, UploadsARawPngAndServesItBack) {
+  start();
+  auto ada = tokens_->issue_guest("Ada");
+  auto png = puzzle_test::make_png(640, 480);
+  auto res = send(bhttp::verb::post, "/api/images?name=%20Sea%20view%F0%9F%8C%8A", png, ada.value,
+                  "image/png");
+  ASSERT_EQ(res.result(), bhttp::status::created) << res.body();
+  auto body = body_of(res);
+  auto id = body.at("id").get<std::string>();
+  EXPECT_TRUE(util::is_uuid(id)) << id;
+  EXPECT_EQ(header(res, bhttp::field::location), "/api/images/" + id);
+  EXPECT_EQ(body,
+            uploaded(id, "Sea view🌊", 640, 480, "image/png", png.size(), ada.user_id,
+                     "2023-11-14T22:13:21.000Z"));
+  // Field order as the API documents it.
+  EXPECT_EQ(res.body().find(R"({"id":")"), 0u);
+  auto file = send(bhttp::verb::get, "/api/images/" + id + "/file");
+  ASSERT_EQ(file.result(), bhttp::status::ok);
+  EXPECT_TRUE(file.body() == png) << "the file differs from the upload";
+  EXPECT_EQ(header(file, bhttp::field::content_type), "image/png");
+  EXPECT_EQ(header(file, bhttp::field::cache_control), "public, max-age=31536000, immutable");
+  EXPECT_EQ(file["X-Content-Type-Options"], "nosniff");
+  auto thumb = send(bhttp::verb::get, "/api/images/" + id + "/thumbnail");
+  ASSERT_EQ(thumb.result(), bhttp::status::ok);
+  EXPECT_EQ(header(thumb, bhttp::field::content_type), "image/jpeg");
+  EXPECT_EQ(header(thumb, bhttp::field::cache_control), "public, max-age=31536000, immutable");
+  auto pixels = puzzle_test::read_jpeg(thumb.body());
+  EXPECT_EQ(pixels.width, 320u);
+  EXPECT_EQ(pixels.height, 240u);
+  EXPECT_EQ(body_of(send(bhttp::verb::get, "/api/images/" + id)), body);
+  auto list = body_of(send(bhttp::verb::get, "/api/images"));
+  ASSERT_EQ(list.size(), 4u);
+  EXPECT_EQ(list[0].at("builtIn"), true);
+  EXPECT_EQ(list[3], body);
+}
+
+TEST_F(RestApi, UploadsAJpegAsMultipartNamedByItsFileOrItsNamePart) {
+  start();
+  auto bob = tokens_->issue_guest("Bob");
+  auto jpeg = puzzle_test::make_jpeg(300, 200);
+  auto res = upload_form(jpeg, "C:\\fakepath\\holiday.jpg", bob.value);
+  ASSERT_EQ(res.result(), bhttp::status::created) << res.body();
+  auto first = body_of(res);
+  auto id = first.at("id").get<std::string>();
+  EXPECT_EQ(first,
+            uploaded(id, "holiday.jpg", 300, 200, "image/jpeg", jpeg.size(), bob.user_id,
+                     "2023-11-14T22:13:21.000Z"));
+  auto file = send(bhttp::verb::get, "/api/images/" + id + "/file");
+  EXPECT_TRUE(file.body() == jpeg) << "the file differs from the upload";
+  EXPECT_EQ(header(file, bhttp::field::content_type), "image/jpeg");
+  // Smaller than a thumbnail: the thumbnail keeps the size.
+  auto thumb
+      = puzzle_test::read_jpeg(send(bhttp::verb::get, "/api/images/" + id + "/thumbnail").body());
+  EXPECT_EQ(thumb.width, 300u);
+  EXPECT_EQ(thumb.height, 200u);
+  auto named = upload_form(jpeg, "x.jpg", bob.value, "  Beach  ");
+  ASSERT_EQ(named.result(), bhttp::status::created) << named.body();
+  EXPECT_EQ(body_of(named).at("name"), "Beach");
+  // The content type of the part does not matter, the bytes do.
+  auto png = puzzle_test::make_png(10, 10);
+  auto sniffed = upload_form(png, "a.jpg", bob.value, {}, "application/octet-stream");
+  ASSERT_EQ(sniffed.result(), bhttp::status::created) << sniffed.body();
+  EXPECT_EQ(body_of(sniffed).at("contentType"), "image/png");
+}
+
+TEST_F(RestApi, TransparentUploadsGetAPngThumbnail) {
+  start();
+  auto token = tokens_->issue_guest("Ada").value;
+  auto png = puzzle_test::make_png(
+      50, 50,
+      [](uint32_t x, uint32_t) {
+        return puzzle_test::rgba{1, 2, 3, x < 25 ? uint8_t{255} : uint8_t{0}};
+      },
+      true);
+  auto res = send(bhttp::verb::post, "/api/images", png, token, "image/png");
+  ASSERT_EQ(res.result(), bhttp::status::created) << res.body();
+  auto id = body_of(res).at("id").get<std::string>();
+  auto thumb = send(bhttp::verb::get, "/api/images/" + id + "/thumbnail");
+  EXPECT_EQ(header(thumb, bhttp::field::content_type), "image/png");
+  EXPECT_EQ(puzzle_test::read_png(thumb.body()).width, 50u);
+}
+
+TEST_F(RestApi, ListsBuiltInImagesFirstThenUploadsNewestFirst) {
+  start();
+  auto token = tokens_->issue_guest("Ada").value;
+  auto first = upload_png(token, 20, 10);
+  auto second = upload_png(token, 30, 10);
+  EXPECT_EQ(first.at("name"), "Uploaded image");
+  auto list = body_of(send(bhttp::verb::get, "/api/images"));
+  ASSERT_EQ(list.size(), 5u);
+  EXPECT_EQ(list[0].at("id"), "aurora-lake");
+  EXPECT_EQ(list[2].at("id"), "coral-reef");
+  EXPECT_EQ(list[3], second);
+  EXPECT_EQ(list[4], first);
+}
+
+TEST_F(RestApi, UploadOverTheByteLimitIs413NamingTheKey) {
+  settings_.http.body_limit = 4096;
+  settings_.images.max_bytes = 64 * 1024;
+  start();
+  auto token = tokens_->issue_guest("Ada").value;
+  // Larger than http.body-limit, within images.max-bytes: accepted.
+  auto png = puzzle_test::make_png(100, 100, noise);
+  ASSERT_GT(png.size(), 4096u);
+  ASSERT_LT(png.size(), 64u * 1024);
+  auto ok = send(bhttp::verb::post, "/api/images", png, token, "image/png");
+  EXPECT_EQ(ok.result(), bhttp::status::created) << ok.body();
+  auto res = send(bhttp::verb::post, "/api/images", std::string(64 * 1024 + 1000, 'x'), token,
+                  "image/png");
+  EXPECT_EQ(res.result(), bhttp::status::payload_too_large);
+  EXPECT_EQ(
+      body_of(res),
+      error_json(413, "LIMIT_EXCEEDED", "request body exceeds images.max-bytes (65536 bytes)"));
+  // Every other route keeps http.body-limit.
+  auto other = send(bhttp::verb::post, "/api/auth/guest", std::string(5000, ' '));
+  EXPECT_EQ(other.result(), bhttp::status::payload_too_large);
+  EXPECT_EQ(body_of(other),
+            error_json(413, "LIMIT_EXCEEDED", "request body exceeds http.body-limit (4096 bytes)"));
+}
+
+TEST_F(RestApi, WhatDoesNotDecodeIs400InvalidImage) {
+  start();
+  auto token = tokens_->issue_guest("Ada").value;
+  auto not_image = error_json(400, "INVALID_IMAGE", "not a PNG or JPEG image");
+  auto text = send(bhttp::verb::post, "/api/images", "just text\n", token, "image/png");
+  EXPECT_EQ(text.result(), bhttp::status::bad_request);
+  EXPECT_EQ(body_of(text), not_image);
+  auto text_file = upload_form("hello, world\n", "notes.txt", token, {}, "text/plain");
+  EXPECT_EQ(body_of(text_file), not_image);
+  auto empty = send(bhttp::verb::post, "/api/images", "", token, "image/jpeg");
+  EXPECT_EQ(body_of(empty), not_image);
+  auto png = puzzle_test::make_png(200, 200, noise);
+  auto truncated
+      = send(bhttp::verb::post, "/api/images", png.substr(0, png.size() / 2), token, "image/png");
+  EXPECT_EQ(body_of(truncated),
+            error_json(400, "INVALID_IMAGE", "corrupt PNG: the file is truncated"));
+  auto jpeg = puzzle_test::make_jpeg(64, 64);
+  auto cut = upload_form(jpeg.substr(0, jpeg.size() - 2), "a.jpg", token);
+  EXPECT_EQ(body_of(cut),
+            error_json(400, "INVALID_IMAGE", "corrupt JPEG: Premature end of JPEG file"));
+  // Nothing of it was stored.
+  EXPECT_EQ(body_of(send(bhttp::verb::get, "/api/images")).size(), 3u);
+}
+
+TEST_F(RestApi, OtherContentTypesAre415) {
+  start();
+  auto token = tokens_->issue_guest("Ada").value;
+  for (std::string type : {"text/plain", "application/json", "image/gif", "image/svg+xml"}) {
+    auto res = send(bhttp::verb::post, "/api/images", puzzle_test::make_png(4, 4), token, type);
+    EXPECT_EQ(res.result(), bhttp::status::unsupported_media_type) << type;
+    EXPECT_EQ(body_of(res),
+              error_json(415, "UNSUPPORTED_MEDIA_TYPE",
+                         "Content-Type must be image/png, image/jpeg or "
+                         "multipart/form-data"));
+  }
+  auto upper = send(bhttp::verb::post, "/api/images", puzzle_test::make_png(4, 4), token,
+                    "Image/PNG; charset=binary");
+  EXPECT_EQ(upper.result(), bhttp::status::created) << upper.body();
+}
+
+TEST_F(RestApi, ImagesOverThePixelOrSideLimitAre413) {
+  settings_.images.max_pixels = 1000;
+  settings_.limits.max_image_side = 30;
+  start();
+  auto token = tokens_->issue_guest("Ada").value;
+  auto big
+      = send(bhttp::verb::post, "/api/images", puzzle_test::make_png(40, 40), token, "image/png");
+  EXPECT_EQ(big.result(), bhttp::status::payload_too_large);
+  EXPECT_EQ(body_of(big),
+            error_json(413, "LIMIT_EXCEEDED",
+                       "image is 40x40 pixels; at most 1000 pixels "
+                       "(images.max-pixels)"));
+  auto wide = upload_form(puzzle_test::make_jpeg(31, 10), "w.jpg", token);
+  EXPECT_EQ(body_of(wide),
+            error_json(413, "LIMIT_EXCEEDED",
+                       "image is 31x10 pixels; each side at most 30 pixels "
+                       "(limits.max-image-side)"));
+  EXPECT_EQ(
+      send(bhttp::verb::post, "/api/images", puzzle_test::make_png(30, 30), token, "image/png")
+          .result(),
+      bhttp::status::created);
+}
+
+TEST_F(RestApi, UploadingNeedsAToken) {
+  start();
+  auto png = puzzle_test::make_png(4, 4);
+  auto none = send(bhttp::verb::post, "/api/images", png, {}, "image/png");
+  EXPECT_EQ(none.result(), bhttp::status::unauthorized);
+  EXPECT_EQ(header(none, bhttp::field::www_authenticate), "Bearer");
+  EXPECT_EQ(body_of(none), error_json(401, "UNAUTHORIZED", "a Bearer token is required"));
+  auto bad = send(bhttp::verb::post, "/api/images", png, "abc.def.ghi", "image/png");
+  EXPECT_EQ(bad.result(), bhttp::status::unauthorized);
+}
+
+TEST_F(RestApi, MalformedUploadFormsAre400) {
+  start();
+  auto token = tokens_->issue_guest("Ada").value;
+  auto jpeg = puzzle_test::make_jpeg(8, 8);
+  auto invalid = [](const std::string& message) {
+    return error_json(400, "INVALID_ARGUMENT", message);
+  };
+  auto no_boundary = send(bhttp::verb::post, "/api/images", "x", token, "multipart/form-data");
+  EXPECT_EQ(body_of(no_boundary), invalid("multipart/form-data needs a boundary parameter"));
+  std::string only_name = "--" + boundary
+      + "\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nx\r\n--" + boundary + "--";
+  auto no_file = send(bhttp::verb::post, "/api/images", only_name, token,
+                      "multipart/form-data; boundary=" + boundary);
+  EXPECT_EQ(body_of(no_file), invalid("multipart part 'file' is missing"));
+  auto cut = send(bhttp::verb::post, "/api/images", only_name.substr(0, 60), token,
+                  "multipart/form-data; boundary=" + boundary);
+  EXPECT_EQ(body_of(cut), invalid("multipart body has no closing boundary"));
+  auto long_name = upload_form(jpeg, "a.jpg", token, std::string(101, 'n'));
+  EXPECT_EQ(body_of(long_name), invalid("name must be a string of 1 to 100 characters"));
+  auto blank_name = send(bhttp::verb::post, "/api/images?name=%20%20", jpeg, token, "image/jpeg");
+  EXPECT_EQ(body_of(blank_name), invalid("name must be a string of 1 to 100 characters"));
+}
+
+TEST_F(RestApi, UnknownImagesAre404AndBuiltInFilesRedirect) {
+  start();
+  auto not_found = error_json(404, "IMAGE_NOT_FOUND", "no image with this id");
+  for (std::string path :
+       {std::string{"/api/images/nope"}, std::string{"/api/images/nope/file"},
+        std::string{"/api/images/nope/thumbnail"}, "/api/images/" + util::new_uuid()}) {
+    auto res = send(bhttp::verb::get, path);
+    EXPECT_EQ(res.result(), bhttp::status::not_found) << path;
+    EXPECT_EQ(body_of(res), not_found) << path;
+  }
+  auto builtin = send(bhttp::verb::get, "/api/images/coral-reef/thumbnail");
+  EXPECT_EQ(builtin.result(), bhttp::status::found);
+  EXPECT_EQ(header(builtin, bhttp::field::location), "/images/coral-reef.svg");
+}
+
+TEST_F(RestApi, TooManyUploadsAtOnceAre503WithRetryAfter) {
+  settings_.images.max_decoding = 0; // every slot taken
+  start();
+  auto token = tokens_->issue_guest("Ada").value;
+  auto res
+      = send(bhttp::verb::post, "/api/images", puzzle_test::make_png(4, 4), token, "image/png");
+  EXPECT_EQ(res.result(), bhttp::status::service_unavailable);
+  EXPECT_EQ(header(res, bhttp::field::retry_after), "1");
+  EXPECT_EQ(body_of(res),
+            error_json(503, "LIMIT_EXCEEDED",
+                       "too many uploads in progress (images.max-decoding = 0); "
+                       "retry shortly"));
+}
+
+TEST_F(RestApi, WithoutAStoreOnlyBuiltInImagesExist) {
+  with_store_ = false;
+  start();
+  auto token = tokens_->issue_guest("Ada").value;
+  auto res
+      = send(bhttp::verb::post, "/api/images", puzzle_test::make_png(4, 4), token, "image/png");
+  EXPECT_EQ(res.result(), bhttp::status::service_unavailable);
+  EXPECT_EQ(body_of(res), error_json(503, "INTERNAL", "no store for uploaded images"));
+  EXPECT_EQ(body_of(send(bhttp::verb::get, "/api/images")).size(), 3u);
+  EXPECT_EQ(send(bhttp::verb::get, "/api/images/x/file").result(), bhttp::status::not_found);
+}
+
+TEST_F(RestApi, CreatesASessionFromAnUploadedImage) {
+  start();
+  auto ada = tokens_->issue_guest("Ada").value;
+  auto image = upload_png(ada, 800, 600);
+  auto id = image.at("id").get<std::string>();
+  json body{{"name", "Mine"}, {"imageId", id}, {"rows", 3}, {"cols", 4}};
+  auto res = send(bhttp::verb::post, "/api/sessions", body.dump(), ada);
+  ASSERT_EQ(res.result(), bhttp::status::created) << res.body();
+  auto expected_image
+      = json{{"id", id}, {"url", "/api/images/" + id + "/file"}, {"width", 800}, {"height", 600}};
+  auto summary = body_of(res);
+  EXPECT_EQ(summary.at("image"), expected_image);
+  auto state
+      = body_of(send(bhttp::verb::get, "/api/sessions/" + summary.at("id").get<std::string>()));
+  EXPECT_EQ(state.at("image"), expected_image);
+  body["imageId"] = util::new_uuid();
+  auto unknown = send(bhttp::verb::post, "/api/sessions", body.dump(), ada);
+  EXPECT_EQ(body_of(unknown), error_json(400, "INVALID_ARGUMENT", "imageId names no known image"));
 }
 
 // -- sessions -----------------------------------------------------------------
@@ -421,7 +783,10 @@ TEST_F(RestApi, ReturnsTheSessionStateAsIs) {
   auto res = send(bhttp::verb::get, "/api/sessions/" + id);
   EXPECT_EQ(res.result(), bhttp::status::ok);
   EXPECT_EQ(header(res, bhttp::field::content_type), "application/json; charset=utf-8");
-  EXPECT_EQ(res.body(), R"({"sessionId":")" + id + R"(","name":"Reef","version":0})");
+  EXPECT_EQ(res.body(),
+            R"({"sessionId":")" + id
+                + R"(","name":"Reef","version":0,"image":{"id":"coral-reef",)"
+                  R"("url":"/images/coral-reef.svg","width":1200,"height":1200}})");
   auto missing = send(bhttp::verb::get, "/api/sessions/nope");
   EXPECT_EQ(missing.result(), bhttp::status::not_found);
   EXPECT_EQ(body_of(missing), error_json(404, "SESSION_NOT_FOUND", "no session nope"));

@@ -54,6 +54,7 @@ namespace puzzle::test_support {
 /// there is no concurrent access.
 struct memory_store_data {
   std::map<std::string, session_state> sessions;
+  std::map<std::string, image_record> images;
   uint32_t chat_history = 100;
 
   /// Writes (put, save, join, chat, delete) are applied at once but their
@@ -180,6 +181,28 @@ inline memory_store_actor::behavior_type memory_store(memory_store_actor::pointe
       },
       [](ping_atom) {
         return true;
+      },
+      [data](put_atom, image_record& x) {
+        data->images[x.info.id] = x;
+        return true;
+      },
+      [data](list_atom, image_atom) {
+        std::vector<image_info> out;
+        for (auto& [id, x] : data->images)
+          out.push_back(x.info);
+        return out;
+      },
+      [data](load_atom, image_atom, std::string& id) -> caf::result<image_info> {
+        auto i = data->images.find(id);
+        if (i == data->images.end()) return make_error(errc::image_not_found, "no image " + id);
+        return i->second.info;
+      },
+      [data](load_atom, image_atom, std::string& id, image_part part) -> caf::result<image_file> {
+        auto i = data->images.find(id);
+        if (i == data->images.end()) return make_error(errc::image_not_found, "no image " + id);
+        if (part == image_part::thumbnail)
+          return image_file{i->second.info.thumbnail_content_type, i->second.thumbnail.str()};
+        return image_file{i->second.info.content_type, i->second.original.str()};
       },
       [data](flush_atom) {
         auto held = std::move(data->held);
