@@ -10,6 +10,7 @@
 #include "actors/message_types.hpp"
 #include "actors/session/session_interface.hpp"
 #include "actors/store_interface.hpp"
+#include "actors/webrtc/webrtc_interface.hpp"
 
 /// The project's one type-ID block, identical on every node (architecture.md:
 /// a type missing on one end arrives as an empty message). Append only.
@@ -46,6 +47,15 @@ CAF_BEGIN_TYPE_ID_BLOCK(puzzle, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(puzzle, (puzzle::image_part))
   CAF_ADD_TYPE_ID(puzzle, (puzzle::image_file))
   CAF_ADD_TYPE_ID(puzzle, (puzzle::image_upload))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::webrtc_participant))
+  CAF_ADD_TYPE_ID(puzzle, (std::vector<puzzle::webrtc_participant>))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::webrtc_relay))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::webrtc_event))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::webrtc_command))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::webrtc_member_actor))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::webrtc_room_actor))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::webrtc_rooms_actor))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::webrtc_peer_actor))
 
 CAF_END_TYPE_ID_BLOCK(puzzle)
 

@@ -178,6 +178,11 @@ node_config::node_config() {
                           "time from opening to the Socket.IO CONNECT")
       .add(v.socketio.conformance, "conformance",
            "serve the reference echo apps of the protocol test suites");
+  opt_group{custom_options_, "webrtc"}
+      .add(webrtc_max_room_size_, "max-room-size",
+           "members of one /webrtchub room")
+      .add(webrtc_max_rooms_per_connection_, "max-rooms-per-connection",
+           "rooms one /webrtchub connection may join");
   opt_group{custom_options_, "auth"}
       .add(v.auth.jwt_secret, "jwt-secret",
            "HS256 secret (prefer the environment variable PUZZLE_JWT_SECRET)")
@@ -431,6 +436,11 @@ caf::error node_config::finalize() {
                  v.signalr.handshake_timeout));
   check(duration(c, "signalr.negotiate-ttl", milliseconds{100},
                  v.signalr.negotiate_ttl));
+  check(in_range("webrtc.max-room-size", webrtc_max_room_size_, 2, 1'000,
+                 v.webrtc.max_room_size));
+  check(in_range("webrtc.max-rooms-per-connection",
+                 webrtc_max_rooms_per_connection_, 1, 1'000,
+                 v.webrtc.max_rooms_per_connection));
   check(duration(c, "websocket.handshake-timeout", milliseconds{100},
                  v.websocket.handshake_timeout));
   check(duration(c, "websocket.idle-timeout", milliseconds{100},

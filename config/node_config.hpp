@@ -87,6 +87,8 @@ private:
   int64_t limits_max_sessions_per_connection_ = 16;
   int64_t limits_max_channels_per_connection_ = 64;
   int64_t limits_max_channel_name_bytes_ = 200;
+  int64_t webrtc_max_room_size_ = 16;
+  int64_t webrtc_max_rooms_per_connection_ = 4;
   int64_t images_max_bytes_ = 10 << 20;
   int64_t images_max_pixels_ = 40'000'000;
   int64_t images_thumbnail_side_ = 320;

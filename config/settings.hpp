@@ -84,6 +84,12 @@ struct socketio_settings {
   bool conformance = false; ///< Reference echo apps for the test suites.
 };
 
+/// The WebRTC signalling hub `/webrtchub`.
+struct webrtc_settings {
+  uint32_t max_room_size = 16;           ///< Members of one room.
+  uint32_t max_rooms_per_connection = 4; ///< Rooms one connection joins.
+};
+
 struct auth_settings {
   std::string jwt_secret; ///< PUZZLE_JWT_SECRET; random per start if empty.
   std::string issuer = "puzzle";
@@ -104,6 +110,7 @@ struct settings {
   session_settings session;
   signalr_settings signalr;
   websocket_settings websocket;
+  webrtc_settings webrtc;
   socketio_settings socketio;
   auth_settings auth;
   log_settings log;

@@ -17,6 +17,7 @@
 
 #include "actors/caf_errors.hpp"
 #include "actors/channel/channel_registry_actor.hpp"
+#include "actors/webrtc/webrtc_room_actor.hpp"
 #include "actors/type_ids.hpp"
 #include "cluster/directory/directory_actor.hpp"
 #include "config/logging.hpp"
@@ -29,7 +30,10 @@
 #include "transports/http/router.hpp"
 #include "transports/http/server.hpp"
 #include "transports/http/static_files.hpp"
+#include "transports/signalr/puzzle_hub.hpp"
 #include "transports/signalr/signalr_endpoint.hpp"
+#include "transports/signalr/webrtc_hub.hpp"
+#include "transports/socketio/socketio_endpoint.hpp"
 #include "transports/ws/ws_endpoint.hpp"
 
 namespace {
@@ -95,17 +99,30 @@ int run(config::node_config& cfg, const sigset_t& stop_signals) {
 
   auto routes = std::make_shared<transports::http::router>();
   auto hub = std::make_shared<transports::signalr::signalr_endpoint>(
-      sys, directory, tokens, settings, "/puzzlehub");
+      transports::signalr::puzzle_hub(sys, directory, settings), tokens,
+      settings, "/puzzlehub");
   hub->register_routes(*routes);
+  webrtc_room_options room_options;
+  room_options.max_members = settings.webrtc.max_room_size;
+  auto rooms = sys.spawn(webrtc_rooms, room_options);
+  auto signalling = std::make_shared<transports::signalr::signalr_endpoint>(
+      transports::signalr::webrtc_hub(sys, rooms, settings), tokens, settings,
+      "/webrtchub");
+  signalling->register_routes(*routes);
   auto channels = sys.spawn(channel_registry);
   auto raw_ws = std::make_shared<transports::ws::ws_endpoint>(
       sys, directory, channels, tokens, settings, "/ws");
   raw_ws->register_routes(*routes);
+  auto socketio = std::make_shared<transports::socketio::socketio_endpoint>(
+      sys, directory, tokens, settings, "/socket.io");
+  socketio->register_routes(*routes);
   transports::http::server server{settings.http, routes};
+  socketio->set_io_context(server.context());
   // Upgraded sockets leave the HTTP server's count; the endpoints report
   // them so that http.max-connections covers every open socket.
-  server.count_upgraded([hub, raw_ws] {
-    return hub->open_connections() + raw_ws->open_connections();
+  server.count_upgraded([hub, signalling, raw_ws, socketio] {
+    return hub->open_connections() + signalling->open_connections()
+        + raw_ws->open_connections() + socketio->open_connections();
   });
 
   auto check_database = [&sys, store](transports::api::database_report done) {
@@ -148,6 +165,7 @@ int run(config::node_config& cfg, const sigset_t& stop_signals) {
     log->error("event=listen_failed bind={} port={} error={}",
                settings.http.bind, settings.http.port, ec.message());
     anon_send_exit(channels, caf::exit_reason::user_shutdown);
+    anon_send_exit(rooms, caf::exit_reason::user_shutdown);
     anon_send_exit(directory, caf::exit_reason::user_shutdown);
     anon_send_exit(store, caf::exit_reason::user_shutdown);
     return exit_failure;
@@ -163,7 +181,9 @@ int run(config::node_config& cfg, const sigset_t& stop_signals) {
   log->info("event=stopping signal={}", signal);
 
   hub->shutdown();
+  signalling->shutdown();
   raw_ws->shutdown();
+  socketio->shutdown();
   server.stop();
   // A read flushes the store's pending writes (read-your-writes), so every
   // acknowledged drop and chat line is on disk before the process ends.
@@ -177,6 +197,7 @@ int run(config::node_config& cfg, const sigset_t& stop_signals) {
                  });
   }
   anon_send_exit(channels, caf::exit_reason::user_shutdown);
+  anon_send_exit(rooms, caf::exit_reason::user_shutdown);
   anon_send_exit(directory, caf::exit_reason::user_shutdown);
   anon_send_exit(store, caf::exit_reason::user_shutdown);
   log->info("event=stopped");

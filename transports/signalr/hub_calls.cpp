@@ -35,19 +35,9 @@ constexpr method_spec methods[] = {
     {"GetSessionState", command_kind::get_state, 1, 1},
 };
 
-bool iequals_ascii(std::string_view lhs, std::string_view rhs) noexcept {
-  if (lhs.size() != rhs.size()) return false;
-  auto lower = [](char c) {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-  };
-  for (size_t i = 0; i < lhs.size(); ++i)
-    if (lower(lhs[i]) != lower(rhs[i])) return false;
-  return true;
-}
-
 const method_spec* find_method(std::string_view target) noexcept {
   for (const auto& spec : methods)
-    if (iequals_ascii(spec.name, target)) return &spec;
+    if (method_name_matches(spec.name, target)) return &spec;
   return nullptr;
 }
 
@@ -95,6 +85,17 @@ read_rotation(const invocation& call, size_t index, client_command& cmd) {
 }
 
 } // namespace
+
+bool method_name_matches(std::string_view method,
+                         std::string_view target) noexcept {
+  if (method.size() != target.size()) return false;
+  auto lower = [](char c) {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  };
+  for (size_t i = 0; i < method.size(); ++i)
+    if (lower(method[i]) != lower(target[i])) return false;
+  return true;
+}
 
 hub_call_result decode_hub_call(const invocation& call) {
   auto spec = find_method(call.target);

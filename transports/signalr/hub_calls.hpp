@@ -42,6 +42,11 @@ using hub_call_result = std::variant<client_command, hub_call_failure>;
 /// length, message size) belong to the session and the transport.
 hub_call_result decode_hub_call(const invocation& call);
 
+/// Whether `target` names `method`: ASCII case-insensitive, as ASP.NET
+/// matches hub method names.
+bool method_name_matches(std::string_view method,
+                         std::string_view target) noexcept;
+
 /// "An unexpected error occurred invoking '<target>' on the server.
 /// HubException: <CODE>: <message>": how ASP.NET shows a HubException, with
 /// our stable code first so that clients can read it from the text.

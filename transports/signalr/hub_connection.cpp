@@ -1,17 +1,13 @@
 #include "transports/signalr/hub_connection.hpp"
 
-#include <caf/all.hpp>
-
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/websocket/error.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <spdlog/spdlog.h>
 
-#include "actors/client/client_actor.hpp"
 #include "actors/session/session_json.hpp"
 #include "config/logging.hpp"
-#include "transports/signalr/hub_calls.hpp"
 
 namespace puzzle::transports::signalr {
 
@@ -31,58 +27,6 @@ hub_connection::frame make_frame(std::string bytes) {
   return std::make_shared<const std::string>(std::move(bytes));
 }
 
-/// The client actor's view of this connection: turns results, errors and
-/// events into SignalR records. Runs on the client actor's thread; holds the
-/// connection weakly so a closed socket is freed at once.
-class hub_port : public client_port {
-public:
-  explicit hub_port(std::weak_ptr<hub_connection> conn)
-      : conn_(std::move(conn)) {}
-
-  send_status push_event(const session_event& ev) override {
-    auto conn = conn_.lock();
-    if (!conn) return send_status::closing;
-    // Every member of the session shares this frame: encoded once.
-    auto bytes = ev.cache->get(wire_format::signalr_json, [&ev] {
-      return make_frame(encode_invocation(ev.name, *ev.payload));
-    });
-    return conn->enqueue(std::move(bytes));
-  }
-
-  send_status push_result(const std::string& call_id,
-                          std::shared_ptr<const std::string> json) override {
-    auto conn = conn_.lock();
-    if (!conn) return send_status::closing;
-    conn->take_target(call_id);
-    if (!json || *json == "null")
-      return conn->enqueue(make_frame(encode_completion_void(call_id)));
-    return conn->enqueue(make_frame(encode_completion_result(call_id, *json)));
-  }
-
-  send_status push_error(const std::string& call_id, errc code,
-                         const std::string& message) override {
-    auto conn = conn_.lock();
-    if (!conn) return send_status::closing;
-    if (call_id.empty()) {
-      // A non-blocking call has no completion: the contract's Error event.
-      auto args
-          = session_json::args(session_json::quote(message),
-                               session_json::quote(std::string{to_code(code)}));
-      return conn->enqueue(make_frame(encode_invocation("Error", *args)));
-    }
-    auto target = conn->take_target(call_id);
-    return conn->enqueue(make_frame(encode_completion_error(
-        call_id, hub_exception_text(target, code, message))));
-  }
-
-  void close(const std::string& reason) override {
-    if (auto conn = conn_.lock()) conn->close_with(reason, false);
-  }
-
-private:
-  std::weak_ptr<hub_connection> conn_;
-};
-
 } // namespace
 
 hub_connection::hub_connection(beast::tcp_stream&& stream,
@@ -97,9 +41,14 @@ hub_connection::hub_connection(beast::tcp_stream&& stream,
       max_queue_bytes_(endpoint_->settings().limits.outbound_queue_bytes),
       timer_(ws_.get_executor()) {}
 
-hub_connection::~hub_connection() {
-  if (client_) caf::anon_send(client_, close_atom::value);
+std::string encode_error_event(std::string_view message, errc code) {
+  auto args
+      = session_json::args(session_json::quote(std::string{message}),
+                           session_json::quote(std::string{to_code(code)}));
+  return encode_invocation("Error", *args);
 }
+
+hub_connection::~hub_connection() = default;
 
 void hub_connection::start(beast::http::request<beast::http::string_body> req) {
   auto& cfg = endpoint_->settings();
@@ -184,8 +133,7 @@ void hub_connection::on_read(beast::error_code ec, std::size_t bytes) {
 void hub_connection::handle_record(std::string_view record) {
   if (!handshaken_) return handle_handshake(record);
   auto msg = parse_message(record);
-  if (auto call = std::get_if<invocation>(&msg))
-    return handle_invocation(*call);
+  if (auto call = std::get_if<invocation>(&msg)) return binding_->invoke(*call);
   if (std::holds_alternative<ping_message>(msg))
     return; // Only resets the client timeout, done on every read.
   if (auto closing = std::get_if<close_message>(&msg)) {
@@ -199,10 +147,8 @@ void hub_connection::handle_record(std::string_view record) {
   if (auto bad = std::get_if<parse_error>(&msg)) {
     // Unparseable: no invocation id to answer, so tell the client with the
     // contract's Error event and keep the connection.
-    auto args = session_json::args(
-        session_json::quote("Invalid message format: " + bad->reason),
-        session_json::quote(std::string{to_code(errc::invalid_message)}));
-    push_local(make_frame(encode_invocation("Error", *args)));
+    push_local(make_frame(encode_error_event(
+        "Invalid message format: " + bad->reason, errc::invalid_message)));
     return;
   }
   if (auto stream = std::get_if<stream_invocation>(&msg)) {
@@ -226,52 +172,16 @@ void hub_connection::handle_handshake(std::string_view record) {
     return;
   }
   handshaken_ = true;
-  // The port holds the connection weakly; the actor lives until the socket
-  // closes (close_atom from finish()).
-  auto port = std::make_shared<hub_port>(weak_from_this());
-  client_options options;
-  options.max_sessions
-      = endpoint_->settings().limits.max_sessions_per_connection;
-  client_ = endpoint_->system().spawn(client_behavior, port,
-                                      endpoint_->directory(), identity_.user,
-                                      identity_.authenticated, options);
+  // The binding holds the connection weakly; it lives until the socket
+  // closes (finish()).
+  binding_ = endpoint_->bind(hub_context{
+      std::weak_ptr<hub_link>{shared_from_this()}, connection_id_, identity_});
   std::string first = encode_handshake_response();
   first += encode_invocation(
       "Connected", *session_json::args(session_json::quote(connection_id_)));
   push_local(make_frame(std::move(first)));
   log()->debug("event=connected connection={} user={}", connection_id_,
                identity_.user.user_id);
-}
-
-void hub_connection::handle_invocation(const invocation& call) {
-  auto decoded = decode_hub_call(call);
-  if (auto failure = std::get_if<hub_call_failure>(&decoded)) {
-    if (call.invocation_id) {
-      push_local(make_frame(encode_completion_error(
-          *call.invocation_id, failure->completion_error_text)));
-    } else {
-      auto args = session_json::args(
-          session_json::quote(failure->completion_error_text),
-          session_json::quote(std::string{to_code(failure->code)}));
-      push_local(make_frame(encode_invocation("Error", *args)));
-    }
-    return;
-  }
-  auto& cmd = std::get<client_command>(decoded);
-  if (!cmd.call_id.empty()) {
-    std::lock_guard<std::mutex> guard{targets_mtx_};
-    targets_[cmd.call_id] = call.target;
-  }
-  caf::anon_send(client_, std::move(cmd));
-}
-
-std::string hub_connection::take_target(const std::string& invocation_id) {
-  std::lock_guard<std::mutex> guard{targets_mtx_};
-  auto i = targets_.find(invocation_id);
-  if (i == targets_.end()) return {};
-  auto target = std::move(i->second);
-  targets_.erase(i);
-  return target;
 }
 
 send_status hub_connection::enqueue(frame bytes) {
@@ -404,10 +314,7 @@ void hub_connection::finish() {
   closed_ = true;
   closing_ = true;
   timer_.cancel();
-  if (client_) {
-    caf::anon_send(client_, close_atom::value);
-    client_ = nullptr;
-  }
+  binding_.reset();
   endpoint_->connection_closed(token_);
   beast::error_code ignored;
   beast::get_lowest_layer(ws_).socket().close(ignored);

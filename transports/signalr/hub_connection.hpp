@@ -16,8 +16,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
-#include "actors/client/client_interface.hpp"
-#include "actors/client/client_port.hpp"
+#include "transports/signalr/hub_binding.hpp"
 #include "transports/signalr/hub_protocol.hpp"
 #include "transports/signalr/signalr_endpoint.hpp"
 
@@ -30,30 +29,28 @@ namespace puzzle::transports::signalr {
 /// write is in flight; everything queued meanwhile goes out in the next
 /// gather write as one WebSocket message (SignalR allows several records per
 /// frame). The queue is bounded by `limits.outbound-queue-bytes`: a client
-/// that reads too slowly is closed with a Close message saying so.
-class hub_connection : public std::enable_shared_from_this<hub_connection> {
+/// that reads too slowly is closed with a Close message saying so. What the
+/// hub's methods do is up to the endpoint's `hub_binding`, created after
+/// the handshake.
+class hub_connection : public hub_link,
+                       public std::enable_shared_from_this<hub_connection> {
 public:
-  using frame = std::shared_ptr<const std::string>;
-
   hub_connection(boost::beast::tcp_stream&& stream,
                  std::shared_ptr<signalr_endpoint> endpoint,
                  std::string connection_id, std::string token,
                  negotiated_identity identity);
 
-  ~hub_connection();
+  ~hub_connection() override;
 
   /// Accepts the WebSocket upgrade of `req` and starts reading.
   void start(boost::beast::http::request<boost::beast::http::string_body> req);
 
   /// Queues a frame; thread-safe, never blocks.
-  send_status enqueue(frame bytes);
+  send_status enqueue(frame bytes) override;
 
   /// Sends a Close message (with `error`, if any) after what is queued, then
   /// closes the socket. Thread-safe.
-  void close_with(std::string error, bool allow_reconnect);
-
-  /// The target of a pending invocation (for error texts), then forgets it.
-  std::string take_target(const std::string& invocation_id);
+  void close_with(std::string error, bool allow_reconnect) override;
 
 private:
   void on_accept(boost::beast::error_code ec);
@@ -61,7 +58,6 @@ private:
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   void handle_record(std::string_view record);
   void handle_handshake(std::string_view record);
-  void handle_invocation(const invocation& call);
   void push(frame bytes);
   void push_local(frame bytes);
   void do_write();
@@ -100,12 +96,7 @@ private:
   std::chrono::steady_clock::time_point last_received_;
   std::chrono::steady_clock::time_point opened_;
 
-  // Targets of invocations awaiting an answer, for ASP.NET's error texts;
-  // filled on the strand, read by the client actor's port.
-  std::mutex targets_mtx_;
-  std::unordered_map<std::string, std::string> targets_;
-
-  client_actor client_;
+  std::unique_ptr<hub_binding> binding_; ///< Strand only.
 };
 
 } // namespace puzzle::transports::signalr

@@ -33,13 +33,12 @@ std::string_view target_of(const http::request& req) {
 
 } // namespace
 
-signalr_endpoint::signalr_endpoint(caf::actor_system& sys,
-                                   directory_actor directory,
+signalr_endpoint::signalr_endpoint(hub_factory hub,
                                    const auth::token_service& tokens,
                                    const config::settings& cfg,
                                    std::string path)
-    : sys_(sys), directory_(std::move(directory)), tokens_(tokens), cfg_(cfg),
-      path_(std::move(path)) {}
+    : hub_(std::move(hub)), tokens_(tokens), cfg_(cfg), path_(std::move(path)) {
+}
 
 template<class Request>
 bool signalr_endpoint::identify(const Request& req, negotiated_identity& out,

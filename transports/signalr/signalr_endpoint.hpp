@@ -8,10 +8,9 @@
 
 #include <caf/fwd.hpp>
 
-#include "actors/directory_interface.hpp"
-#include "actors/message_types.hpp"
 #include "config/settings.hpp"
 #include "transports/auth/connection_identity.hpp"
+#include "transports/signalr/hub_binding.hpp"
 
 namespace puzzle::transports::http {
 class router;
@@ -24,13 +23,13 @@ class hub_connection;
 /// Who a negotiated connection is, between negotiate and the WebSocket.
 using negotiated_identity = auth::connection_identity;
 
-/// The hub endpoint `/puzzlehub`: negotiate (v0 and v1), the WebSocket
-/// transport, and the table of connection tokens. Thread-safe: HTTP
+/// A hub endpoint such as `/puzzlehub`: negotiate (v0 and v1), the
+/// WebSocket transport, and the table of connection tokens; what the hub's
+/// methods do comes from `hub` (see hub_binding.hpp). Thread-safe: HTTP
 /// handlers run on many I/O threads.
 class signalr_endpoint : public std::enable_shared_from_this<signalr_endpoint> {
 public:
-  signalr_endpoint(caf::actor_system& sys, directory_actor directory,
-                   const auth::token_service& tokens,
+  signalr_endpoint(hub_factory hub, const auth::token_service& tokens,
                    const config::settings& cfg, std::string path);
 
   /// Adds `POST {path}/negotiate` and the WebSocket upgrade on `{path}`.
@@ -45,11 +44,8 @@ public:
 
   // -- used by hub_connection -------------------------------------------------
 
-  caf::actor_system& system() noexcept {
-    return sys_;
-  }
-  const directory_actor& directory() const noexcept {
-    return directory_;
+  std::unique_ptr<hub_binding> bind(hub_context ctx) const {
+    return hub_(std::move(ctx));
   }
   const config::settings& settings() const noexcept {
     return cfg_;
@@ -73,8 +69,7 @@ private:
 
   void drop_expired(std::chrono::steady_clock::time_point now);
 
-  caf::actor_system& sys_;
-  directory_actor directory_;
+  hub_factory hub_;
   const auth::token_service& tokens_;
   const config::settings& cfg_;
   std::string path_;

@@ -33,8 +33,9 @@ using puzzle::config::settings;
 constexpr const char* example_config = PUZZLE_EXAMPLE_CONFIG;
 
 /// The sections node_config adds; everything else belongs to CAF.
-const std::set<std::string> our_sections = {"http",    "store",     "limits",   "images", "session",
-                                            "signalr", "websocket", "socketio", "auth",   "log"};
+const std::set<std::string> our_sections
+    = {"http",      "store",  "limits",   "images", "session", "signalr",
+       "websocket", "webrtc", "socketio", "auth",   "log"};
 
 /// Exposes the registered options, to compare them with the example file and
 /// the help text.
@@ -137,6 +138,8 @@ void expect_same_settings(const settings& x, const settings& y) {
   EXPECT_EQ(x.signalr.negotiate_ttl, y.signalr.negotiate_ttl);
   EXPECT_EQ(x.websocket.handshake_timeout, y.websocket.handshake_timeout);
   EXPECT_EQ(x.websocket.idle_timeout, y.websocket.idle_timeout);
+  EXPECT_EQ(x.webrtc.max_room_size, y.webrtc.max_room_size);
+  EXPECT_EQ(x.webrtc.max_rooms_per_connection, y.webrtc.max_rooms_per_connection);
   EXPECT_EQ(x.socketio.ping_interval, y.socketio.ping_interval);
   EXPECT_EQ(x.socketio.ping_timeout, y.socketio.ping_timeout);
   EXPECT_EQ(x.socketio.max_payload, y.socketio.max_payload);
