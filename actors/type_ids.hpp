@@ -5,6 +5,8 @@
 #include <caf/type_id.hpp>
 
 #include "actors/channel/channel_registry_actor.hpp"
+#include "actors/device/binding_file.hpp"
+#include "actors/device/device_interface.hpp"
 #include "actors/client/client_interface.hpp"
 #include "actors/directory_interface.hpp"
 #include "actors/message_types.hpp"
@@ -57,6 +59,23 @@ CAF_BEGIN_TYPE_ID_BLOCK(puzzle, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(puzzle, (puzzle::webrtc_rooms_actor))
   CAF_ADD_TYPE_ID(puzzle, (puzzle::webrtc_peer_actor))
 
+  // IoT devices and the MQTT bridge.
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::device_status))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::device_reading))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::device_placement))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::session_progress))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::device_command))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::device_binding))
+  CAF_ADD_TYPE_ID(puzzle, (std::vector<puzzle::device_binding>))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::device_reading_view))
+  CAF_ADD_TYPE_ID(puzzle, (std::vector<puzzle::device_reading_view>))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::device_view))
+  CAF_ADD_TYPE_ID(puzzle, (std::vector<puzzle::device_view>))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::device_outcome))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::device_outbox_actor))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::device_actor))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::device_registry_actor))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::binding_saver_actor))
 CAF_END_TYPE_ID_BLOCK(puzzle)
 
 namespace caf {

@@ -10,6 +10,9 @@ find_package(PNG REQUIRED)  # libpng-dev: decoding uploads, PNG thumbnails
 find_package(JPEG REQUIRED) # libjpeg62-turbo-dev: the same for JPEG
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(LIBJWT REQUIRED IMPORTED_TARGET libjwt)
+# libpaho-mqttpp-dev ships a CMake package (PahoMqttCpp::paho-mqttpp3, which
+# brings the Paho C library with TLS); only the MQTT bridge links it.
+find_package(PahoMqttCpp REQUIRED)
 
 function(puzzle_import_library target library)
   find_library(_path NAMES ${library} REQUIRED NO_CACHE)

@@ -11,6 +11,16 @@ if(PUZZLE_SANITIZERS)
   add_link_options(-fsanitize=address,undefined)
 endif()
 
+if(PUZZLE_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "PUZZLE_FUZZ needs clang (libFuzzer): use the `fuzz` "
+                        "preset or tools/fuzz.sh")
+  endif()
+  # Every library gets the coverage instrumentation; the fuzzers add the
+  # libFuzzer driver (tests/fuzz/CMakeLists.txt).
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()
+
 # puzzle_add_library(name SOURCES ... DEPENDS ...)
 function(puzzle_add_library name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPENDS" ${ARGN})

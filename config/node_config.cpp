@@ -18,6 +18,8 @@
 #include <caf/settings.hpp>
 #include <caf/timespan.hpp>
 
+#include "actors/util/rate_limiter.hpp"
+
 namespace puzzle::config {
 
 namespace {
@@ -101,6 +103,68 @@ std::string describe(caf::pec code) {
   return text;
 }
 
+/// A topic prefix of our own: one or more non-empty levels without
+/// wildcards or U+0000, not starting with `$` (reserved for the broker).
+bool valid_topic_prefix(const std::string& prefix) {
+  if (prefix.empty() || prefix.front() == '$' || prefix.size() > 200)
+    return false;
+  if (prefix.front() == '/' || prefix.back() == '/') return false;
+  if (prefix.find("//") != std::string::npos) return false;
+  return prefix.find_first_of(std::string{"+#\0", 3}) == std::string::npos;
+}
+
+/// Checks the `[mqtt]` keys that are not plain ranges.
+caf::error check_mqtt(const mqtt_settings& m) {
+  if (!m.uri.empty()) {
+    static constexpr const char* schemes[]
+        = {"tcp://", "mqtt://", "ssl://", "mqtts://", "ws://", "wss://"};
+    auto known = std::any_of(
+        std::begin(schemes), std::end(schemes), [&m](const char* scheme) {
+          return starts_with(m.uri, scheme)
+              && m.uri.size() > std::char_traits<char>::length(scheme);
+        });
+    if (!known)
+      return bad("mqtt.uri",
+                 "expected tcp://HOST:PORT, ssl://HOST:PORT (also mqtt://, "
+                 "mqtts://, ws://, wss://) or empty for no MQTT (got '"
+                     + m.uri + "')");
+  }
+  if (m.client_id.size() > 128
+      || m.client_id.find_first_not_of("abcdefghijklmnopqrstuvwxyz"
+                                       "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                       "0123456789._-")
+          != std::string::npos)
+    return bad("mqtt.client-id",
+               "must be at most 128 letters, digits, '.', '_' or '-' (got '"
+                   + m.client_id + "')");
+  if (!valid_topic_prefix(m.device_prefix))
+    return bad("mqtt.device-prefix",
+               "must be topic levels without '+', '#', empty levels or a "
+               "leading '$' (got '"
+                   + m.device_prefix + "')");
+  if (!valid_topic_prefix(m.session_prefix))
+    return bad("mqtt.session-prefix",
+               "must be topic levels without '+', '#', empty levels or a "
+               "leading '$' (got '"
+                   + m.session_prefix + "')");
+  if (m.cert_file.empty() != m.key_file.empty())
+    return bad(m.cert_file.empty() ? "mqtt.cert-file" : "mqtt.key-file",
+               "must be set too: mqtt.cert-file and mqtt.key-file go "
+               "together");
+  bool tls = starts_with(m.uri, "ssl://") || starts_with(m.uri, "mqtts://")
+      || starts_with(m.uri, "wss://");
+  if (!m.uri.empty() && !tls && (!m.ca_file.empty() || !m.cert_file.empty()))
+    return bad(m.ca_file.empty() ? "mqtt.cert-file" : "mqtt.ca-file",
+               "TLS files need an ssl://, mqtts:// or wss:// mqtt.uri (got '"
+                   + m.uri + "')");
+  if (m.reconnect_max < m.reconnect_min)
+    return bad("mqtt.reconnect-max",
+               "must not be below mqtt.reconnect-min ("
+                   + std::to_string(m.reconnect_min.count()) + "ms, got "
+                   + std::to_string(m.reconnect_max.count()) + "ms)");
+  return caf::none;
+}
+
 } // namespace
 
 node_config::node_config() {
@@ -178,6 +242,29 @@ node_config::node_config() {
                           "time from opening to the Socket.IO CONNECT")
       .add(v.socketio.conformance, "conformance",
            "serve the reference echo apps of the protocol test suites");
+  opt_group{custom_options_, "rate-limits"}
+      .add(v.rate_limits.drags, "drags", "DragPiece calls per connection")
+      .add(v.rate_limits.moves, "moves",
+           "MovePiece, LockPiece and UnlockPiece calls per connection")
+      .add(v.rate_limits.chats, "chats", "chat messages per connection")
+      .add(v.rate_limits.cursors, "cursors", "cursor updates per connection")
+      .add(v.rate_limits.session_calls, "session-calls",
+           "join, leave and state calls per connection")
+      .add(rate_limits_close_after_refusals_, "close-after-refusals",
+           "refused calls within abuse-window that close a connection")
+      .add<caf::timespan>("abuse-window", "window of close-after-refusals")
+      .add(v.rate_limits.http_auth, "http-auth",
+           "POST /api/auth/* per address and per user")
+      .add(v.rate_limits.http_upload, "http-upload",
+           "POST /api/images per address and per user")
+      .add(v.rate_limits.http_write, "http-write",
+           "other POST, PUT, PATCH and DELETE under /api per address and user")
+      .add(v.rate_limits.http_read, "http-read",
+           "GET under /api per address and per user")
+      .add(v.rate_limits.http_connect, "http-connect",
+           "negotiate and WebSocket upgrades per address and per user")
+      .add(rate_limits_max_tracked_keys_, "max-tracked-keys",
+           "addresses and users whose HTTP limits are remembered");
   opt_group{custom_options_, "webrtc"}
       .add(webrtc_max_room_size_, "max-room-size",
            "members of one /webrtchub room")
@@ -191,6 +278,40 @@ node_config::node_config() {
       .add<caf::timespan>("token-lifetime", "lifetime of issued tokens")
       .add(v.auth.allow_anonymous, "allow-anonymous",
            "accept hub connections without a token");
+  opt_group{custom_options_, "mqtt"}
+      .add(v.mqtt.uri, "uri",
+           "broker, e.g. tcp://localhost:1883 (empty: no MQTT)")
+      .add(v.mqtt.client_id, "client-id",
+           "MQTT client id (default: puzzle-node-HOSTNAME-PORT)")
+      .add(v.mqtt.username, "username", "broker user name")
+      .add(v.mqtt.password, "password",
+           "broker password (prefer PUZZLE_MQTT_PASSWORD)")
+      .add(v.mqtt.ca_file, "ca-file", "TLS: CA certificates to trust (PEM)")
+      .add(v.mqtt.cert_file, "cert-file", "TLS: client certificate (PEM)")
+      .add(v.mqtt.key_file, "key-file", "TLS: client key (PEM)")
+      .add<caf::timespan>("keep-alive", "MQTT keep-alive interval")
+      .add<caf::timespan>("connect-timeout", "time to connect to the broker")
+      .add<caf::timespan>("reconnect-min", "first reconnect delay")
+      .add<caf::timespan>("reconnect-max", "longest reconnect delay")
+      .add(mqtt_max_payload_bytes_, "max-payload-bytes",
+           "bytes of one device message")
+      .add(mqtt_inbound_queue_, "inbound-queue",
+           "device messages waiting for the node")
+      .add(mqtt_offline_buffer_, "offline-buffer",
+           "publications kept while disconnected")
+      .add<caf::timespan>("device-offline-after",
+                          "silence after which a device shows offline")
+      .add<caf::timespan>("presence-grace",
+                          "wait before an offline status shows")
+      .add(mqtt_dedupe_window_, "dedupe-window",
+           "message ids remembered per device")
+      .add(mqtt_max_devices_, "max-devices", "devices tracked at most")
+      .add(v.mqtt.device_rate, "device-rate", "messages per device")
+      .add(v.mqtt.device_prefix, "device-prefix", "topic prefix of devices")
+      .add(v.mqtt.session_prefix, "session-prefix",
+           "topic prefix of session events and progress")
+      .add(v.mqtt.bindings_file, "bindings-file",
+           "device bindings (default: DATA-DIR/device-bindings.json)");
   opt_group{custom_options_, "log"}.add(
       v.log.level, "level", "trace, debug, info, warn, error or off");
 }
@@ -436,6 +557,31 @@ caf::error node_config::finalize() {
                  v.signalr.handshake_timeout));
   check(duration(c, "signalr.negotiate-ttl", milliseconds{100},
                  v.signalr.negotiate_ttl));
+  auto limiter = [](const std::string& key, const std::string& text) {
+    util::limiter_spec spec;
+    std::string error;
+    if (!util::limiter_spec::parse(text, spec, error))
+      return bad(key, error + " (got '" + text + "')");
+    return caf::error{};
+  };
+  auto& rl = v.rate_limits;
+  check(limiter("rate-limits.drags", rl.drags));
+  check(limiter("rate-limits.moves", rl.moves));
+  check(limiter("rate-limits.chats", rl.chats));
+  check(limiter("rate-limits.cursors", rl.cursors));
+  check(limiter("rate-limits.session-calls", rl.session_calls));
+  check(limiter("rate-limits.http-auth", rl.http_auth));
+  check(limiter("rate-limits.http-upload", rl.http_upload));
+  check(limiter("rate-limits.http-write", rl.http_write));
+  check(limiter("rate-limits.http-read", rl.http_read));
+  check(limiter("rate-limits.http-connect", rl.http_connect));
+  check(in_range("rate-limits.close-after-refusals",
+                 rate_limits_close_after_refusals_, 0, 1'000'000,
+                 rl.close_after_refusals));
+  check(duration(c, "rate-limits.abuse-window", milliseconds{100},
+                 rl.abuse_window));
+  check(in_range("rate-limits.max-tracked-keys", rate_limits_max_tracked_keys_,
+                 100, 100'000'000, rl.max_tracked_keys));
   check(in_range("webrtc.max-room-size", webrtc_max_room_size_, 2, 1'000,
                  v.webrtc.max_room_size));
   check(in_range("webrtc.max-rooms-per-connection",
@@ -455,6 +601,28 @@ caf::error node_config::finalize() {
                  int64_t{64} << 20, v.socketio.max_payload));
   check(duration(c, "auth.token-lifetime", milliseconds{1000},
                  v.auth.token_lifetime));
+  auto& mq = v.mqtt;
+  check(duration(c, "mqtt.keep-alive", milliseconds{1000}, mq.keep_alive));
+  check(duration(c, "mqtt.connect-timeout", milliseconds{1000},
+                 mq.connect_timeout));
+  check(
+      duration(c, "mqtt.reconnect-min", milliseconds{1000}, mq.reconnect_min));
+  check(
+      duration(c, "mqtt.reconnect-max", milliseconds{1000}, mq.reconnect_max));
+  check(duration(c, "mqtt.device-offline-after", milliseconds{0},
+                 mq.device_offline_after));
+  check(duration(c, "mqtt.presence-grace", milliseconds{0}, mq.presence_grace));
+  check(in_range("mqtt.max-payload-bytes", mqtt_max_payload_bytes_, 64,
+                 int64_t{256} << 20, mq.max_payload_bytes));
+  check(in_range("mqtt.inbound-queue", mqtt_inbound_queue_, 1, 10'000'000,
+                 mq.inbound_queue));
+  check(in_range("mqtt.offline-buffer", mqtt_offline_buffer_, 0, 1'000'000,
+                 mq.offline_buffer));
+  check(in_range("mqtt.dedupe-window", mqtt_dedupe_window_, 1, 1'000'000,
+                 mq.dedupe_window));
+  check(in_range("mqtt.max-devices", mqtt_max_devices_, 1, 10'000'000,
+                 mq.max_devices));
+  check(limiter("mqtt.device-rate", mq.device_rate));
   if (err) return err;
   if (!std::isfinite(v.session.snap_ratio) || v.session.snap_ratio <= 0
       || v.session.snap_ratio > 0.5)
@@ -493,6 +661,10 @@ caf::error node_config::finalize() {
                  "expected sqlite:PATH or postgresql://... (got '" + v.store.url
                      + "')");
   }
+  if (auto mqtt_err = check_mqtt(v.mqtt)) return mqtt_err;
+  if (auto password = std::getenv(mqtt_password_env);
+      password != nullptr && *password != '\0')
+    v.mqtt.password = password;
   bool secret_from_env = false;
   if (auto secret = std::getenv(jwt_secret_env);
       secret != nullptr && *secret != '\0') {

@@ -87,6 +87,8 @@ private:
   int64_t limits_max_sessions_per_connection_ = 16;
   int64_t limits_max_channels_per_connection_ = 64;
   int64_t limits_max_channel_name_bytes_ = 200;
+  int64_t rate_limits_close_after_refusals_ = 200;
+  int64_t rate_limits_max_tracked_keys_ = 100'000;
   int64_t webrtc_max_room_size_ = 16;
   int64_t webrtc_max_rooms_per_connection_ = 4;
   int64_t images_max_bytes_ = 10 << 20;
@@ -95,9 +97,17 @@ private:
   int64_t images_max_stored_ = 1000;
   int64_t images_max_decoding_ = 2;
   int64_t socketio_max_payload_ = 1'000'000;
+  int64_t mqtt_max_payload_bytes_ = 64 * 1024;
+  int64_t mqtt_inbound_queue_ = 10'000;
+  int64_t mqtt_offline_buffer_ = 1'000;
+  int64_t mqtt_dedupe_window_ = 1'024;
+  int64_t mqtt_max_devices_ = 10'000;
 };
 
 /// The process environment variable holding the JWT signing secret.
 inline constexpr const char* jwt_secret_env = "PUZZLE_JWT_SECRET";
+
+/// The process environment variable holding the MQTT broker password.
+inline constexpr const char* mqtt_password_env = "PUZZLE_MQTT_PASSWORD";
 
 } // namespace puzzle::config

@@ -90,12 +90,60 @@ struct webrtc_settings {
   uint32_t max_rooms_per_connection = 4; ///< Rooms one connection joins.
 };
 
+/// Rate limits, each a limiter in the form `fixed-window N/DURATION`,
+/// `sliding-window N/DURATION/SEGMENTS` or `token-bucket SIZE N/DURATION`
+/// (see actors/util/rate_limiter.hpp). Real-time budgets are per
+/// connection and apply on every transport; HTTP limits apply per client
+/// address and, with a token, per user as well.
+struct rate_limit_settings {
+  std::string drags = "token-bucket 60 30/1s";
+  std::string moves = "token-bucket 40 20/1s"; ///< Moves, locks, unlocks.
+  std::string chats = "token-bucket 5 1/2s";
+  std::string cursors = "token-bucket 40 20/1s";
+  std::string session_calls = "token-bucket 20 5/1s"; ///< Join, leave, state.
+  uint32_t close_after_refusals = 200; ///< Within abuse-window; 0: never.
+  milliseconds abuse_window{10'000};
+  std::string http_auth = "token-bucket 60 30/1min";    ///< POST /api/auth/*
+  std::string http_upload = "token-bucket 10 1/30s";    ///< POST /api/images
+  std::string http_write = "sliding-window 120/1min/6"; ///< Other writes.
+  std::string http_read = "token-bucket 300 100/1s";    ///< GET /api/*
+  std::string http_connect = "token-bucket 60 20/1s"; ///< Negotiate, upgrades.
+  uint32_t max_tracked_keys = 100'000; ///< Addresses and users remembered.
+};
+
 struct auth_settings {
   std::string jwt_secret; ///< PUZZLE_JWT_SECRET; random per start if empty.
   std::string issuer = "puzzle";
   std::string audience = "puzzle-clients";
   milliseconds token_lifetime{24 * 3600 * 1000};
   bool allow_anonymous = true; ///< Hub connections without a token.
+};
+
+/// The MQTT bridge (contract section 7): the node is a client of a broker.
+/// Off while `uri` is empty (the default).
+struct mqtt_settings {
+  std::string uri;       ///< tcp://, mqtt://, ssl://, mqtts://, ws://, wss://
+  std::string client_id; ///< Empty: puzzle-node-<hostname>-<http.port>.
+  std::string username;
+  std::string password;  ///< PUZZLE_MQTT_PASSWORD wins over the file.
+  std::string ca_file;   ///< TLS: CA certificates (PEM) to trust.
+  std::string cert_file; ///< TLS: client certificate (PEM).
+  std::string key_file;  ///< TLS: the client certificate's key (PEM).
+  milliseconds keep_alive{30'000};
+  milliseconds connect_timeout{10'000};
+  milliseconds reconnect_min{1'000};      ///< Backoff between attempts, from...
+  milliseconds reconnect_max{30'000};     ///< ... doubling up to this.
+  uint64_t max_payload_bytes = 64 * 1024; ///< Larger device messages drop.
+  uint32_t inbound_queue = 10'000;        ///< Messages waiting for the node.
+  uint32_t offline_buffer = 1'000;        ///< Publications kept while offline.
+  milliseconds device_offline_after{600'000}; ///< Silence; 0: never.
+  milliseconds presence_grace{2'000};         ///< Offline shows after this.
+  uint32_t dedupe_window = 1'024;             ///< msgIds remembered per device.
+  uint32_t max_devices = 10'000;
+  std::string device_rate = "token-bucket 50 20/1s"; ///< Per device.
+  std::string device_prefix = "iot";
+  std::string session_prefix = "puzzle";
+  std::string bindings_file; ///< Empty: <store.data-dir>/device-bindings.json
 };
 
 struct log_settings {
@@ -111,8 +159,10 @@ struct settings {
   signalr_settings signalr;
   websocket_settings websocket;
   webrtc_settings webrtc;
+  rate_limit_settings rate_limits;
   socketio_settings socketio;
   auth_settings auth;
+  mqtt_settings mqtt;
   log_settings log;
 
   /// `store.url`, or the default SQLite file in `store.data_dir`.

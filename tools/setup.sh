@@ -8,9 +8,10 @@
 #   1. Debian packages from deploy/debian-packages.txt (plus
 #      deploy/debian-packages-node.txt only when no node >= 18 is on PATH):
 #      `apt-get update` once, then `apt-get install` of the missing ones.
-#   2. npm modules in tests/integration and web/ (each where a package.json
-#      exists): `npm ci` (or `npm install` without a lockfile) when
-#      node_modules is missing or the lockfile changed.
+#   2. npm modules in tests/integration, web/ and tests/bench (benchmark
+#      peers), each where a package.json exists: `npm ci` (or `npm install`
+#      without a lockfile) when node_modules is missing or the lockfile
+#      changed.
 #   3. `cmake --preset PRESET` and `cmake --build --preset PRESET`
 #      (Ninja, ccache when installed, -j$(nproc)).
 # Works as root or through `sudo -n`, with no standard input (CI).
@@ -21,7 +22,7 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 readonly REPO
 readonly NODE_MIN_MAJOR=18
-readonly NPM_DIRS=(tests/integration web)
+readonly NPM_DIRS=(tests/integration web tests/bench tools/iot-simulator)
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 die() {

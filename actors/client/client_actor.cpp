@@ -5,6 +5,7 @@
 #include "actors/caf_errors.hpp"
 #include "actors/session/session_json.hpp"
 #include "actors/util/ids.hpp"
+#include "config/settings.hpp"
 
 namespace puzzle {
 
@@ -111,8 +112,64 @@ void get_state(self_ptr self, const client_command& cmd) {
           });
 }
 
+call_budget budget_of(command_kind kind) noexcept {
+  switch (kind) {
+    case command_kind::drag: return call_budget::drag;
+    case command_kind::move:
+    case command_kind::lock:
+    case command_kind::unlock: return call_budget::move;
+    case command_kind::chat: return call_budget::chat;
+    case command_kind::cursor: return call_budget::cursor;
+    case command_kind::join:
+    case command_kind::leave:
+    case command_kind::get_state: break;
+  }
+  return call_budget::session;
+}
+
+const char* budget_key(call_budget budget) noexcept {
+  switch (budget) {
+    case call_budget::drag: return "rate-limits.drags";
+    case call_budget::move: return "rate-limits.moves";
+    case call_budget::chat: return "rate-limits.chats";
+    case call_budget::cursor: return "rate-limits.cursors";
+    case call_budget::session: break;
+  }
+  return "rate-limits.session-calls";
+}
+
+/// Spends one call of `cmd`'s budget. A refusal is answered with
+/// RATE_LIMITED (for calls without an answer, at most once a second per
+/// kind, so a flood is not mirrored back), and a connection refused too
+/// often is closed. Returns whether the call may go on.
+bool within_budget(self_ptr self, const client_command& cmd) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  auto budget = budget_of(cmd.kind);
+  auto& slot = st.budgets[static_cast<size_t>(budget)];
+  auto decision = slot.limiter.acquire(now);
+  if (decision.allowed) return true;
+  if (st.options.close_after_refusals > 0
+      && !st.refusals.acquire(now).allowed) {
+    st.port->close("closed: too many calls refused by rate limits "
+                   "(rate-limits.close-after-refusals)");
+    return false;
+  }
+  if (cmd.call_id.empty()) {
+    if (slot.reported && now - *slot.reported < std::chrono::seconds(1))
+      return false;
+    slot.reported = now;
+  }
+  fail(self, cmd, errc::rate_limited,
+       "too many calls; retry in "
+           + std::to_string(decision.retry_after.count()) + " ms ("
+           + budget_key(budget) + ")");
+  return false;
+}
+
 void handle(self_ptr self, client_command& cmd) {
   auto& st = self->state;
+  if (!within_budget(self, cmd)) return;
   if (cmd.kind == command_kind::join) return join(self, std::move(cmd));
   if (cmd.kind == command_kind::get_state) return get_state(self, cmd);
   auto i = st.sessions.find(cmd.session_id);
@@ -198,6 +255,21 @@ void handle(self_ptr self, client_command& cmd) {
 
 } // namespace
 
+client_options client_options_of(const config::settings& cfg) {
+  client_options out;
+  out.max_sessions = cfg.limits.max_sessions_per_connection;
+  auto& rl = cfg.rate_limits;
+  const std::string* texts[call_budget_count]
+      = {&rl.drags, &rl.moves, &rl.chats, &rl.cursors, &rl.session_calls};
+  for (size_t i = 0; i < call_budget_count; ++i) {
+    std::string error; // validated when the config was read
+    util::limiter_spec::parse(*texts[i], out.budgets[i], error);
+  }
+  out.close_after_refusals = rl.close_after_refusals;
+  out.abuse_window = rl.abuse_window;
+  return out;
+}
+
 client_actor::behavior_type
 client_behavior(self_ptr self, client_port_ptr port, directory_actor directory,
                 user_identity identity, bool authenticated,
@@ -208,6 +280,16 @@ client_behavior(self_ptr self, client_port_ptr port, directory_actor directory,
   init.identity = std::move(identity);
   init.authenticated = authenticated;
   init.options = options;
+  auto now = self->clock().now();
+  for (auto& spec : init.options.budgets)
+    init.budgets.push_back(
+        client_actor_state::budget_state{util::rate_limiter{spec, now}, {}});
+  // At most close_after_refusals refusals per abuse window.
+  util::limiter_spec abuse;
+  abuse.kind = util::limiter_spec::algorithm::fixed_window;
+  abuse.permits = std::max<uint32_t>(1, init.options.close_after_refusals);
+  abuse.window = init.options.abuse_window;
+  init.refusals = util::rate_limiter{abuse, now};
   return {
       [self](session_event& ev) {
         self->state.port->push_event(ev);

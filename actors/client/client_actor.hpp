@@ -3,19 +3,61 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+#include <vector>
+
+#include <caf/actor_clock.hpp>
 
 #include "actors/client/client_interface.hpp"
 #include "actors/client/client_port.hpp"
 #include "actors/directory_interface.hpp"
+#include "actors/util/rate_limiter.hpp"
+
+namespace puzzle::config {
+struct settings;
+} // namespace puzzle::config
 
 namespace puzzle {
+
+/// What a connection's real-time calls are counted as, each kind with its
+/// own budget (`rate-limits.*`).
+enum class call_budget : uint8_t {
+  drag = 0,    ///< drag
+  move = 1,    ///< move, lock, unlock
+  chat = 2,    ///< chat
+  cursor = 3,  ///< cursor
+  session = 4, ///< join, leave, state
+};
+
+inline constexpr size_t call_budget_count = 5;
 
 /// The knobs of a client actor, from config.
 struct client_options {
   std::chrono::milliseconds request_timeout{10'000};
   uint32_t max_sessions = 16; ///< Sessions one connection may join.
+  /// Budgets by `call_budget`; `rate-limits.drags` and so on (these are
+  /// the config's defaults).
+  util::limiter_spec budgets[call_budget_count] = {
+      {util::limiter_spec::algorithm::token_bucket, 60,
+       std::chrono::milliseconds{1000}, 1, 30},
+      {util::limiter_spec::algorithm::token_bucket, 40,
+       std::chrono::milliseconds{1000}, 1, 20},
+      {util::limiter_spec::algorithm::token_bucket, 5,
+       std::chrono::milliseconds{2000}, 1, 1},
+      {util::limiter_spec::algorithm::token_bucket, 40,
+       std::chrono::milliseconds{1000}, 1, 20},
+      {util::limiter_spec::algorithm::token_bucket, 20,
+       std::chrono::milliseconds{1000}, 1, 5},
+  };
+  /// Refusals within `abuse_window` after which the connection is closed
+  /// (`rate-limits.close-after-refusals`; 0: never).
+  uint32_t close_after_refusals = 200;
+  std::chrono::milliseconds abuse_window{10'000};
 };
+
+/// The options every transport gives its client actors, from the settings.
+client_options client_options_of(const config::settings& cfg);
 
 struct client_actor_state {
   static inline const char* name = "puzzle.client";
@@ -26,6 +68,16 @@ struct client_actor_state {
   bool authenticated = false; ///< The identity comes from a verified token.
   client_options options;
   std::map<std::string, session_actor> sessions; ///< Joined, by id.
+
+  /// Per kind of call: its budget, and when a refusal of a call without an
+  /// answer (drags, cursors) was last reported, so that a flood does not get
+  /// one error back per message.
+  struct budget_state {
+    util::rate_limiter limiter{util::limiter_spec{}};
+    std::optional<caf::actor_clock::time_point> reported;
+  };
+  std::vector<budget_state> budgets;
+  util::rate_limiter refusals{util::limiter_spec{}}; ///< The abuse budget.
 };
 
 /// The behaviour of one connection's client actor. `identity` is the

@@ -426,9 +426,6 @@ session_behavior(self_ptr self, session_state initial, store_actor store,
         bool completed_now
             = st.data.completed_at == 0 && model::is_complete(st.data.pieces);
         if (completed_now) st.data.completed_at = now;
-        // A drop ends the mover's hold on its group.
-        if (lease_of(self, piece_id) != nullptr)
-          release_lease(self, st.piece_leases[piece_id], true);
         drop_record record;
         record.session_id = st.data.session_id;
         record.version = st.data.version;
@@ -455,6 +452,10 @@ session_behavior(self_ptr self, session_state initial, store_actor store,
             + ",\"version\":" + std::to_string(st.data.version)
             + ",\"pieces\":" + pieces_json + '}');
         broadcast(self, make_event(self, "PieceMoved", std::move(payload)));
+        // A drop ends the mover's hold on its group, announced after the
+        // move so that others never see the piece let go where it was.
+        if (lease_of(self, piece_id) != nullptr)
+          release_lease(self, st.piece_leases[piece_id], true);
         if (outcome.joined) {
           auto joined = sj::args(
               "{\"groupId\":" + std::to_string(outcome.group_id)

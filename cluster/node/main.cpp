@@ -1,7 +1,8 @@
 // puzzle-node: one node of the Collaborative Puzzle Platform.
 //
 // Parses the configuration, starts the actor system, the store, the session
-// directory and the HTTP server with its REST API, SignalR hub and raw
+// directory, the IoT device registry (and the MQTT bridge when mqtt.uri is
+// set) and the HTTP server with its REST API, SignalR hub and raw
 // WebSocket endpoint, then waits for SIGTERM or SIGINT and shuts down in
 // order: stop accepting, close the real-time connections (they may reconnect
 // elsewhere), flush the store, exit 0.
@@ -17,6 +18,8 @@
 
 #include "actors/caf_errors.hpp"
 #include "actors/channel/channel_registry_actor.hpp"
+#include "actors/device/binding_file.hpp"
+#include "actors/device/device_registry_actor.hpp"
 #include "actors/webrtc/webrtc_room_actor.hpp"
 #include "actors/type_ids.hpp"
 #include "cluster/directory/directory_actor.hpp"
@@ -27,9 +30,13 @@
 #include "transports/api/actor_bridge.hpp"
 #include "transports/api/rest_api.hpp"
 #include "transports/auth/token_service.hpp"
+#include "transports/http/http_util.hpp"
+#include "transports/http/rate_limit_gate.hpp"
 #include "transports/http/router.hpp"
 #include "transports/http/server.hpp"
 #include "transports/http/static_files.hpp"
+#include "transports/mqtt/device_api.hpp"
+#include "transports/mqtt/mqtt_bridge.hpp"
 #include "transports/signalr/puzzle_hub.hpp"
 #include "transports/signalr/signalr_endpoint.hpp"
 #include "transports/signalr/webrtc_hub.hpp"
@@ -91,6 +98,32 @@ int run(config::node_config& cfg, const sigset_t& stop_signals) {
   auto directory
       = sys.spawn(cluster::directory, store, directory_options_of(settings));
 
+  // IoT devices: the registry always (the device API answers, without
+  // devices, while MQTT is off), the MQTT bridge when mqtt.uri is set.
+  auto device_counters = std::make_shared<puzzle::device_counters>();
+  auto registry_options = transports::mqtt::registry_options_of(settings);
+  auto bindings_file = transports::mqtt::bindings_file_of(settings);
+  if (auto err = load_bindings(bindings_file, registry_options.restore);
+      !err.empty()) {
+    log->error("event=bindings_unreadable error=\"{}\" hint=\"fix or remove "
+               "the file (mqtt.bindings-file)\"",
+               err);
+    return exit_failure;
+  }
+  auto devices = sys.spawn(device_registry, directory, device_counters,
+                           spawn_binding_saver(sys, bindings_file),
+                           std::move(registry_options));
+  auto bridge_options = transports::mqtt::bridge_options_of(settings);
+  auto mqtt_client_id
+      = settings.mqtt.uri.empty() ? std::string{} : bridge_options.client_id;
+  transports::mqtt::mqtt_bridge_actor bridge;
+  if (!settings.mqtt.uri.empty()) {
+    bridge = transports::mqtt::spawn_bridge(sys, devices, bridge_options,
+                                            device_counters);
+    anon_send(devices, outbox_atom::value,
+              caf::actor_cast<device_outbox_actor>(bridge));
+  }
+
   transports::auth::token_service tokens{settings.auth};
   if (settings.auth.jwt_secret.empty())
     log->warn("event=ephemeral_jwt_secret hint=\"set {} so tokens survive "
@@ -117,6 +150,14 @@ int run(config::node_config& cfg, const sigset_t& stop_signals) {
       sys, directory, tokens, settings, "/socket.io");
   socketio->register_routes(*routes);
   transports::http::server server{settings.http, routes};
+  server.limit_rates(
+      std::make_shared<transports::http::rate_limit_gate>(settings.rate_limits),
+      [&tokens](const transports::http::request& req) {
+        auto token = transports::http::access_token(req);
+        if (!token || token->empty()) return std::string{};
+        auto user = tokens.verify(*token);
+        return user ? user->user_id : std::string{};
+      });
   socketio->set_io_context(server.context());
   // Upgraded sockets leave the HTTP server's count; the endpoints report
   // them so that http.max-connections covers every open socket.
@@ -152,7 +193,16 @@ int run(config::node_config& cfg, const sigset_t& stop_signals) {
                                        return server.open_connections();
                                      }};
   rest.store = store;
+  rest.health_entries.emplace_back(
+      "mqtt", [&settings, device_counters, mqtt_client_id] {
+        return transports::mqtt::mqtt_health_entry(settings, *device_counters,
+                                                   mqtt_client_id);
+      });
   transports::api::register_rest_api(*routes, rest);
+  transports::mqtt::register_device_api(
+      *routes,
+      transports::mqtt::device_api_context{sys, devices, tokens, settings,
+                                           device_counters, mqtt_client_id});
   auto files = std::make_shared<transports::http::static_files>(
       settings.http.web_root);
   routes->set_fallback([files](transports::http::request&& req,
@@ -164,6 +214,8 @@ int run(config::node_config& cfg, const sigset_t& stop_signals) {
   if (auto ec = server.start()) {
     log->error("event=listen_failed bind={} port={} error={}",
                settings.http.bind, settings.http.port, ec.message());
+    if (bridge) anon_send_exit(bridge, caf::exit_reason::user_shutdown);
+    anon_send_exit(devices, caf::exit_reason::user_shutdown);
     anon_send_exit(channels, caf::exit_reason::user_shutdown);
     anon_send_exit(rooms, caf::exit_reason::user_shutdown);
     anon_send_exit(directory, caf::exit_reason::user_shutdown);
@@ -185,6 +237,12 @@ int run(config::node_config& cfg, const sigset_t& stop_signals) {
   raw_ws->shutdown();
   socketio->shutdown();
   server.stop();
+  // The bridge says goodbye (retained offline status) and disconnects;
+  // then the devices leave their sessions.
+  if (bridge)
+    transports::mqtt::stop_bridge(
+        sys, bridge, settings.mqtt.connect_timeout + std::chrono::seconds(1));
+  anon_send_exit(devices, caf::exit_reason::user_shutdown);
   // A read flushes the store's pending writes (read-your-writes), so every
   // acknowledged drop and chat line is on disk before the process ends.
   {

@@ -3,7 +3,7 @@
 //
 // Run through CTest (tests/integration/CMakeLists.txt), which passes
 //   PUZZLE_NODE_BIN  path of the built puzzle-node
-//   PUZZLE_WEB_ROOT  <repo>/web/public
+//   PUZZLE_WEB_ROOT  the built browser client (<build>/web/public)
 // or by hand: PUZZLE_NODE_BIN=build/ci/cluster/puzzle-node node --test
 //   tests/integration/signalr.test.mjs
 // PUZZLE_TEST_VERBOSE=1 prints the node's and the clients' logs as they come.

@@ -164,9 +164,23 @@ authenticate(const rest_context& ctx, const request& req, responder& reply) {
   return std::move(*user);
 }
 
+/// The thumbnail of a session's image: an upload's own, or the built-in
+/// (vector) image itself.
+std::string thumbnail_url_of(const image_ref& x) {
+  static const std::string suffix = "/file";
+  if (x.url.size() > suffix.size()
+      && x.url.compare(x.url.size() - suffix.size(), suffix.size(), suffix)
+          == 0)
+    return x.url.substr(0, x.url.size() - suffix.size()) + "/thumbnail";
+  return x.url;
+}
+
 json image_json(const image_ref& x) {
-  return json{
-      {"id", x.id}, {"url", x.url}, {"width", x.width}, {"height", x.height}};
+  return json{{"id", x.id},
+              {"url", x.url},
+              {"thumbnailUrl", thumbnail_url_of(x)},
+              {"width", x.width},
+              {"height", x.height}};
 }
 
 json builtin_image_json(const builtin_image& x) {
@@ -640,19 +654,31 @@ void ready(const context_ptr& ctx, request&&, route_match, responder reply) {
 
 void detailed(const context_ptr& ctx, request&&, route_match, responder reply) {
   run_check(*ctx,
-            [reply](bool ok, std::string description,
-                    std::chrono::microseconds duration,
-                    std::chrono::microseconds total) mutable {
-              auto status_text = ok ? "Healthy" : "Unhealthy";
+            [ctx, reply](bool ok, std::string description,
+                         std::chrono::microseconds duration,
+                         std::chrono::microseconds total) mutable {
+              std::string status_text = ok ? "Healthy" : "Unhealthy";
               json database{{"status", status_text},
                             {"description", std::move(description)},
                             {"duration", util::timespan(duration)},
                             {"exception", nullptr},
                             {"data", json::object()}};
+              json results{{"database", std::move(database)}};
+              for (auto& [name, entry] : ctx->health_entries) {
+                auto value = json::parse(entry(), nullptr, false);
+                if (value.is_discarded()) continue;
+                auto status = value.value("status", std::string{});
+                if (status == "Unhealthy") ok = false;
+                if (!ok)
+                  status_text = "Unhealthy";
+                else if (status == "Degraded")
+                  status_text = "Degraded";
+                results[name] = std::move(value);
+              }
               json body{{"status", status_text},
                         {"totalDuration", util::timespan(total)},
                         {"timestamp", now_iso()},
-                        {"results", json{{"database", std::move(database)}}}};
+                        {"results", std::move(results)}};
               auto res = http::make_json(
                   ok ? bhttp::status::ok : bhttp::status::service_unavailable,
                   dump(body));
@@ -689,6 +715,8 @@ void demo_status(const context_ptr& ctx, const http::router* routes, request&&,
   auto features = json::array({"REST API", "Health Checks"});
   for (auto& x : realtime_endpoints)
     if (served(*routes, x.url)) features.push_back(std::string{x.feature});
+  if (!ctx->settings.mqtt.uri.empty())
+    features.push_back("MQTT IoT Integration");
   auto uptime = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::system_clock::now() - ctx->started_at);
   json body{
@@ -701,8 +729,8 @@ void demo_status(const context_ptr& ctx, const http::router* routes, request&&,
   send_json(reply, bhttp::status::ok, body);
 }
 
-void demo_connections(const http::router* routes, request&&, route_match,
-                      responder reply) {
+void demo_connections(const context_ptr& ctx, const http::router* routes,
+                      request&&, route_match, responder reply) {
   auto endpoints = json::array();
   for (auto& x : realtime_endpoints)
     endpoints.push_back(json{{"type", std::string{x.type}},
@@ -713,7 +741,7 @@ void demo_connections(const http::router* routes, request&&, route_match,
   endpoints.push_back(json{{"type", "MQTT"},
                            {"url", nullptr},
                            {"protocol", "MQTT"},
-                           {"available", false}});
+                           {"available", !ctx->settings.mqtt.uri.empty()}});
   send_json(reply, bhttp::status::ok, json{{"endpoints", endpoints}});
 }
 
@@ -782,8 +810,8 @@ void register_rest_api(http::router& routes, rest_context ctx_value) {
                            std::move(reply));
              });
   routes.add(verb::get, "/api/demo/connections",
-             [self](request&& req, route_match m, responder reply) {
-               demo_connections(self, std::move(req), std::move(m),
+             [ctx, self](request&& req, route_match m, responder reply) {
+               demo_connections(ctx, self, std::move(req), std::move(m),
                                 std::move(reply));
              });
   routes.add(verb::post, "/api/demo/echo", demo_echo);

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <caf/fwd.hpp>
 
@@ -49,6 +51,13 @@ struct rest_context {
   /// Milliseconds since the epoch for `createdAt` of uploaded images;
   /// empty: the system clock.
   std::function<int64_t()> clock{};
+  /// More entries of `/health/detailed` besides `database` (e.g. `mqtt`):
+  /// a name and a function that returns the entry as a JSON object
+  /// `{status, description, duration, exception, data}` without blocking.
+  /// An `Unhealthy` entry makes the answer 503, a `Degraded` one makes the
+  /// overall status `Degraded` (still 200).
+  std::vector<std::pair<std::string, std::function<std::string()>>>
+      health_entries{};
 };
 
 /// Registers the endpoints below on `routes`. Errors use the contract's

@@ -118,6 +118,8 @@ struct server_core {
   std::atomic<std::size_t> refusing{0};
   std::atomic<bool> stopped{false};
   std::function<std::size_t()> upgraded_count;
+  std::shared_ptr<rate_limit_gate> gate;
+  std::function<std::string(const request&)> user_of;
   std::mutex mtx;
   uint64_t next_id = 1;
   std::unordered_map<uint64_t, std::weak_ptr<http_session>> sessions;
@@ -131,6 +133,9 @@ public:
 
   http_session(std::shared_ptr<server_core> core, tcp::socket&& socket, mode m)
       : core_(std::move(core)), stream_(std::move(socket)), mode_(m) {
+    error_code ec;
+    auto peer = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_address_ = peer.address().to_string();
     if (mode_ == mode::serve)
       ++core_->http_connections;
     else
@@ -244,8 +249,10 @@ private:
     // A declared length over the limit is refused before any body byte is
     // read (or, with Expect: 100-continue, sent).
     if (auto length = parser_->content_length();
-        length && *length > body_limit_)
+        length && *length > body_limit_) {
+      declared_length_ = *length;
       return on_read(bhttp::error::body_limit, 0);
+    }
     parser_->body_limit(body_limit_);
     auto expect = req.find(bhttp::field::expect);
     if (expect != req.end() && req.version() >= 11
@@ -319,6 +326,7 @@ private:
     auto target = std::string{req.target()};
     auto path = path_of(target);
     auto& routes = *core_->routes;
+    if (core_->gate && !admitted(req, path)) return;
     if (beast::websocket::is_upgrade(req)) {
       if (auto h = routes.find_upgrade(path))
         return hand_over(*h, std::move(req));
@@ -348,6 +356,26 @@ private:
       return dispatch(*fallback, std::move(req), route_match{});
     respond(make_error(bhttp::status::not_found, "NOT_FOUND",
                        "no resource at this path"));
+  }
+
+  /// Counts the request against its client's HTTP rate limits; answers 429
+  /// with `Retry-After` (whole seconds, rounded up) when it is refused.
+  bool admitted(const request& req, std::string_view path) {
+    auto method = req.method_string();
+    auto group = group_of({method.data(), method.size()}, path,
+                          beast::websocket::is_upgrade(req));
+    if (group == route_group::none) return true;
+    auto user = core_->user_of ? core_->user_of(req) : std::string{};
+    auto wait = core_->gate->admit(group, remote_address_, user);
+    if (!wait) return true;
+    auto seconds = (wait->count() + 999) / 1000;
+    auto res = make_error(
+        bhttp::status::too_many_requests, to_code(errc::rate_limited),
+        "too many requests; retry in " + std::to_string(seconds) + " s ("
+            + std::string{key_of(group)} + ")");
+    res.set(bhttp::field::retry_after, std::to_string(seconds));
+    respond(std::move(res));
+    return false;
   }
 
   /// Answers OPTIONS: the allowed methods, plus CORS grants for an allowed
@@ -494,7 +522,9 @@ private:
   /// After an error answer the client may still be sending (a body over
   /// the limit): closing now would reset the connection and could destroy
   /// the answer in flight, so we read and discard until the client closes,
-  /// at most request_timeout and the body limit of the request's route.
+  /// at most request_timeout and the body limit of the request's route (or
+  /// its declared length, up to the larger of max_linger_factor body
+  /// limits and max_linger_bytes).
   void do_linger() {
     error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -508,7 +538,14 @@ private:
   void on_linger(error_code ec, std::size_t n) {
     if (ec) return fail(ec, "linger");
     lingered_ += n;
-    if (lingered_ > body_limit_) return fail(beast::error::timeout, "linger");
+    // A client that declared its (too large) length is sending it whole
+    // before it reads our answer: let it finish, up to a bound, so that it
+    // sees the 413 instead of a reset.
+    auto budget = std::max(
+        body_limit_,
+        std::min(declared_length_,
+                 std::max(max_linger_factor * body_limit_, max_linger_bytes)));
+    if (lingered_ > budget) return fail(beast::error::timeout, "linger");
     buffer_.clear();
     stream_.async_read_some(buffer_.prepare(read_chunk),
                             beast::bind_front_handler(&http_session::on_linger,
@@ -525,9 +562,15 @@ private:
   uint64_t body_limit_ = 0;
   std::string body_limit_key_;
   mode mode_;
+  std::string remote_address_; ///< The client's IP, for rate limits.
   bool released_ = false;
   uint64_t id_ = 0;
   uint64_t lingered_ = 0;
+  /// The Content-Length of a request refused for its size.
+  uint64_t declared_length_ = 0;
+  /// Lingering reads a declared length up to the larger of these.
+  static constexpr uint64_t max_linger_factor = 8;
+  static constexpr uint64_t max_linger_bytes = 64 << 20;
 };
 
 /// The accept loop.
@@ -698,6 +741,12 @@ boost::asio::io_context& server::context() {
 
 std::size_t server::open_connections() const {
   return core_->open_connections();
+}
+
+void server::limit_rates(std::shared_ptr<rate_limit_gate> gate,
+                         std::function<std::string(const request&)> user_of) {
+  core_->gate = std::move(gate);
+  core_->user_of = std::move(user_of);
 }
 
 void server::count_upgraded(std::function<std::size_t()> fn) {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -11,6 +12,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "config/settings.hpp"
+#include "transports/http/rate_limit_gate.hpp"
 #include "transports/http/router.hpp"
 
 namespace puzzle::transports::http {
@@ -59,6 +61,13 @@ public:
   uint16_t port() const noexcept {
     return port_;
   }
+
+  /// Limits requests per client address and user (see rate_limit_gate);
+  /// `user_of` names the request's verified user or returns an empty string.
+  /// A refused request gets 429 `RATE_LIMITED` with `Retry-After`.
+  /// Call before `run`.
+  void limit_rates(std::shared_ptr<rate_limit_gate> gate,
+                   std::function<std::string(const request&)> user_of);
 
   /// Starts accepting and `threads` I/O threads (at least one); returns
   /// immediately.

@@ -132,10 +132,8 @@ hub_factory puzzle_hub(caf::actor_system& sys, directory_actor directory,
   return [&sys, directory = std::move(directory), &cfg](hub_context ctx) {
     auto targets = std::make_shared<pending_targets>();
     auto port = std::make_shared<hub_port>(ctx.link, targets);
-    client_options options;
-    options.max_sessions = cfg.limits.max_sessions_per_connection;
     auto client = sys.spawn(client_behavior, port, directory, ctx.identity.user,
-                            ctx.identity.authenticated, options);
+                            ctx.identity.authenticated, client_options_of(cfg));
     return std::make_unique<puzzle_binding>(std::move(ctx), std::move(client),
                                             std::move(targets));
   };

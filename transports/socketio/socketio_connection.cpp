@@ -439,9 +439,7 @@ void socketio_connection::handle_connect(sio_packet& packet) {
                                               R"({"code":"UNAUTHORIZED"})"));
   }
   auto port = std::make_shared<sio_port>(weak_from_this());
-  client_options options;
-  options.max_sessions
-      = endpoint_->settings().limits.max_sessions_per_connection;
+  auto options = client_options_of(endpoint_->settings());
   client_ = endpoint_->system().spawn(client_behavior, port,
                                       endpoint_->directory(), identity.user,
                                       identity.authenticated, options);

@@ -143,9 +143,7 @@ void ws_connection::on_accept(beast::error_code ec) {
     return finish();
   }
   auto port = std::make_shared<ws_port>(weak_from_this());
-  client_options options;
-  options.max_sessions
-      = endpoint_->settings().limits.max_sessions_per_connection;
+  auto options = client_options_of(endpoint_->settings());
   client_ = endpoint_->system().spawn(client_behavior, port,
                                       endpoint_->directory(), identity_.user,
                                       identity_.authenticated, options);

@@ -106,11 +106,14 @@ export function asList(json, ...keys) {
 // The node under test.
 
 export class PuzzleNode {
-  constructor(bin, { dataDir, webRoot, env }) {
+  /// `args`: extra command-line options (e.g. `--mqtt.uri=...`), after the
+  /// harness's own; a test may change `node.args` between restarts.
+  constructor(bin, { dataDir, webRoot, env, args = [] }) {
     this.bin = bin;
     this.dataDir = dataDir;
     this.webRoot = webRoot;
     this.env = env;
+    this.args = args;
     this.output = '';
     this.outputWaiters = [];
     this.child = null;
@@ -133,6 +136,7 @@ export class PuzzleNode {
       `--http.port=${this.port}`,
       `--store.data-dir=${this.dataDir}`,
       `--http.web-root=${this.webRoot}`,
+      ...this.args,
     ];
     const child = spawn(this.bin, args, {
       env: { ...process.env, ...this.env },

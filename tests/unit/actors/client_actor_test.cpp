@@ -59,9 +59,9 @@ protected:
     sched.run();
   }
 
-  void spawn_client(bool authenticated = false) {
+  void spawn_client(bool authenticated = false, client_options options = {}) {
     client = sys.spawn(client_behavior, client_port_ptr{port}, directory,
-                       user_identity{"u-client", "Client"}, authenticated, client_options{});
+                       user_identity{"u-client", "Client"}, authenticated, options);
     track(client);
     sched.run();
   }
@@ -350,6 +350,90 @@ TEST_F(ClientActor, CommandsOnADeletedSessionAreSessionNotFound) {
   EXPECT_EQ(port->errors[0].call_id, "late");
   EXPECT_EQ(port->errors[0].code, errc::session_not_found)
       << "got " << to_code(port->errors[0].code) << ": " << port->errors[0].message;
+}
+
+// -- rate limits --------------------------------------------------------------
+
+util::limiter_spec bucket(uint32_t size, uint32_t refill, std::chrono::milliseconds period) {
+  util::limiter_spec spec;
+  spec.kind = util::limiter_spec::algorithm::token_bucket;
+  spec.permits = size;
+  spec.refill = refill;
+  spec.window = period;
+  return spec;
+}
+
+size_t count_code(const std::vector<recording_port::error_entry>& errors, errc code) {
+  return static_cast<size_t>(std::count_if(errors.begin(), errors.end(), [code](auto& e) {
+    return e.code == code;
+  }));
+}
+
+TEST_F(ClientActor, AnsweredCallsOverTheirBudgetGetRateLimitedWithTheKeyNamed) {
+  client_options options;
+  options.budgets[static_cast<size_t>(call_budget::chat)] = bucket(2, 1, 1'000ms);
+  spawn_client(false, options);
+  send(join_command("j"));
+  for (int i = 0; i < 3; ++i) {
+    auto cmd = command(command_kind::chat, "c" + std::to_string(i));
+    cmd.text = "hello";
+    send(cmd);
+  }
+  ASSERT_EQ(count_code(port->errors, errc::rate_limited), 1u);
+  auto& refused = port->errors.back();
+  EXPECT_EQ(refused.call_id, "c2");
+  EXPECT_NE(refused.message.find("rate-limits.chats"), std::string::npos) << refused.message;
+  EXPECT_NE(refused.message.find("retry in 1000 ms"), std::string::npos) << refused.message;
+  advance(1'000ms);
+  auto again = command(command_kind::chat, "c3");
+  again.text = "hello again";
+  send(again);
+  EXPECT_EQ(count_code(port->errors, errc::rate_limited), 1u) << "refilled";
+}
+
+TEST_F(ClientActor, AFloodOfUnansweredDragsIsReportedOnceASecond) {
+  client_options options;
+  options.budgets[static_cast<size_t>(call_budget::drag)] = bucket(5, 5, 1'000ms);
+  options.close_after_refusals = 0;
+  spawn_client(false, options);
+  send(join_command("j"));
+  send(piece_command(command_kind::lock, "l", 0));
+  for (int i = 0; i < 50; ++i)
+    send(piece_command(command_kind::drag, "", 0, 10, 10));
+  EXPECT_EQ(count_code(port->errors, errc::rate_limited), 1u);
+  advance(1'000ms);
+  for (int i = 0; i < 50; ++i)
+    send(piece_command(command_kind::drag, "", 0, 10, 10));
+  EXPECT_EQ(count_code(port->errors, errc::rate_limited), 2u);
+  EXPECT_TRUE(port->closed.empty());
+}
+
+TEST_F(ClientActor, BudgetsAreKeptApartByKind) {
+  client_options options;
+  options.budgets[static_cast<size_t>(call_budget::cursor)] = bucket(1, 1, 1'000ms);
+  spawn_client(false, options);
+  send(join_command("j"));
+  auto cursor = command(command_kind::cursor, "");
+  send(cursor);
+  send(cursor); // refused: the cursor budget is spent
+  send(piece_command(command_kind::lock, "l", 0));
+  ASSERT_FALSE(port->results.empty());
+  EXPECT_EQ(port->results.back().call_id, "l") << "moves have a budget of their own";
+  EXPECT_EQ(count_code(port->errors, errc::rate_limited), 1u);
+}
+
+TEST_F(ClientActor, SustainedAbuseClosesTheConnectionWithAReason) {
+  client_options options;
+  options.budgets[static_cast<size_t>(call_budget::cursor)] = bucket(1, 1, 60'000ms);
+  options.close_after_refusals = 10;
+  spawn_client(false, options);
+  send(join_command("j"));
+  for (int i = 0; i < 11; ++i)
+    send(command(command_kind::cursor, ""));
+  EXPECT_TRUE(port->closed.empty()) << "10 refusals are tolerated";
+  send(command(command_kind::cursor, ""));
+  ASSERT_EQ(port->closed.size(), 1u);
+  EXPECT_NE(port->closed[0].find("rate-limits.close-after-refusals"), std::string::npos);
 }
 
 } // namespace

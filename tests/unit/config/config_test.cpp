@@ -27,6 +27,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using puzzle::config::jwt_secret_env;
+using puzzle::config::mqtt_password_env;
 using puzzle::config::node_config;
 using puzzle::config::settings;
 
@@ -34,8 +35,8 @@ constexpr const char* example_config = PUZZLE_EXAMPLE_CONFIG;
 
 /// The sections node_config adds; everything else belongs to CAF.
 const std::set<std::string> our_sections
-    = {"http",      "store",  "limits",   "images", "session", "signalr",
-       "websocket", "webrtc", "socketio", "auth",   "log"};
+    = {"http",      "store",  "limits",      "images",   "session", "signalr",
+       "websocket", "webrtc", "rate-limits", "socketio", "auth",    "log"};
 
 /// Exposes the registered options, to compare them with the example file and
 /// the help text.
@@ -139,6 +140,19 @@ void expect_same_settings(const settings& x, const settings& y) {
   EXPECT_EQ(x.websocket.handshake_timeout, y.websocket.handshake_timeout);
   EXPECT_EQ(x.websocket.idle_timeout, y.websocket.idle_timeout);
   EXPECT_EQ(x.webrtc.max_room_size, y.webrtc.max_room_size);
+  EXPECT_EQ(x.rate_limits.drags, y.rate_limits.drags);
+  EXPECT_EQ(x.rate_limits.moves, y.rate_limits.moves);
+  EXPECT_EQ(x.rate_limits.chats, y.rate_limits.chats);
+  EXPECT_EQ(x.rate_limits.cursors, y.rate_limits.cursors);
+  EXPECT_EQ(x.rate_limits.session_calls, y.rate_limits.session_calls);
+  EXPECT_EQ(x.rate_limits.close_after_refusals, y.rate_limits.close_after_refusals);
+  EXPECT_EQ(x.rate_limits.abuse_window, y.rate_limits.abuse_window);
+  EXPECT_EQ(x.rate_limits.http_auth, y.rate_limits.http_auth);
+  EXPECT_EQ(x.rate_limits.http_upload, y.rate_limits.http_upload);
+  EXPECT_EQ(x.rate_limits.http_write, y.rate_limits.http_write);
+  EXPECT_EQ(x.rate_limits.http_read, y.rate_limits.http_read);
+  EXPECT_EQ(x.rate_limits.http_connect, y.rate_limits.http_connect);
+  EXPECT_EQ(x.rate_limits.max_tracked_keys, y.rate_limits.max_tracked_keys);
   EXPECT_EQ(x.webrtc.max_rooms_per_connection, y.webrtc.max_rooms_per_connection);
   EXPECT_EQ(x.socketio.ping_interval, y.socketio.ping_interval);
   EXPECT_EQ(x.socketio.ping_timeout, y.socketio.ping_timeout);
@@ -150,6 +164,28 @@ void expect_same_settings(const settings& x, const settings& y) {
   EXPECT_EQ(x.auth.audience, y.auth.audience);
   EXPECT_EQ(x.auth.token_lifetime, y.auth.token_lifetime);
   EXPECT_EQ(x.auth.allow_anonymous, y.auth.allow_anonymous);
+  EXPECT_EQ(x.mqtt.uri, y.mqtt.uri);
+  EXPECT_EQ(x.mqtt.client_id, y.mqtt.client_id);
+  EXPECT_EQ(x.mqtt.username, y.mqtt.username);
+  EXPECT_EQ(x.mqtt.password, y.mqtt.password);
+  EXPECT_EQ(x.mqtt.ca_file, y.mqtt.ca_file);
+  EXPECT_EQ(x.mqtt.cert_file, y.mqtt.cert_file);
+  EXPECT_EQ(x.mqtt.key_file, y.mqtt.key_file);
+  EXPECT_EQ(x.mqtt.keep_alive, y.mqtt.keep_alive);
+  EXPECT_EQ(x.mqtt.connect_timeout, y.mqtt.connect_timeout);
+  EXPECT_EQ(x.mqtt.reconnect_min, y.mqtt.reconnect_min);
+  EXPECT_EQ(x.mqtt.reconnect_max, y.mqtt.reconnect_max);
+  EXPECT_EQ(x.mqtt.max_payload_bytes, y.mqtt.max_payload_bytes);
+  EXPECT_EQ(x.mqtt.inbound_queue, y.mqtt.inbound_queue);
+  EXPECT_EQ(x.mqtt.offline_buffer, y.mqtt.offline_buffer);
+  EXPECT_EQ(x.mqtt.device_offline_after, y.mqtt.device_offline_after);
+  EXPECT_EQ(x.mqtt.presence_grace, y.mqtt.presence_grace);
+  EXPECT_EQ(x.mqtt.dedupe_window, y.mqtt.dedupe_window);
+  EXPECT_EQ(x.mqtt.max_devices, y.mqtt.max_devices);
+  EXPECT_EQ(x.mqtt.device_rate, y.mqtt.device_rate);
+  EXPECT_EQ(x.mqtt.device_prefix, y.mqtt.device_prefix);
+  EXPECT_EQ(x.mqtt.session_prefix, y.mqtt.session_prefix);
+  EXPECT_EQ(x.mqtt.bindings_file, y.mqtt.bindings_file);
   EXPECT_EQ(x.log.level, y.log.level);
 }
 
@@ -267,7 +303,8 @@ TEST_F(NodeConfig, ExampleFileDocumentsEveryOption) {
     EXPECT_TRUE(keys.active.count(key) != 0 || keys.commented.count(key) != 0)
         << key << " is missing in " << example_config;
   // Optional keys are shown commented out, so their default stays empty.
-  for (auto key : {"http.cors-origins", "store.url", "auth.jwt-secret"}) {
+  for (auto key :
+       {"http.cors-origins", "store.url", "auth.jwt-secret", "mqtt.uri", "mqtt.password"}) {
     EXPECT_EQ(keys.commented.count(key), 1u) << key;
     EXPECT_EQ(keys.active.count(key), 0u) << key;
   }
@@ -292,8 +329,10 @@ TEST_F(NodeConfig, CommentedOutExampleLinesAreValidWhenUncommented) {
     }
     uncommented += line + '\n';
   }
-  ASSERT_EQ(changed, 4);
+  ASSERT_EQ(changed, 6);
   ASSERT_EQ(load({}, uncommented), "");
+  EXPECT_EQ(cfg.values.mqtt.uri, "tcp://127.0.0.1:1883");
+  EXPECT_FALSE(cfg.values.mqtt.password.empty());
   EXPECT_EQ(cfg.values.http.cors_origins, (std::vector<std::string>{"https://puzzle.example.com"}));
   EXPECT_EQ(cfg.values.store.url, "sqlite:/var/lib/puzzle/puzzle.db");
   EXPECT_GE(cfg.values.auth.jwt_secret.size(), 32u);
@@ -691,6 +730,87 @@ TEST_F(NodeConfig, ShortHelpOptionsListEveryOptionToo) {
     EXPECT_TRUE(other.cli_helptext_printed) << flag;
     EXPECT_NE(out.str().find("--http.port="), std::string::npos) << flag;
   }
+}
+
+// -- mqtt ---------------------------------------------------------------------
+
+TEST_F(NodeConfig, MqttIsOffByDefault) {
+  ASSERT_EQ(load({}), "");
+  EXPECT_TRUE(cfg.values.mqtt.uri.empty());
+  EXPECT_EQ(cfg.values.mqtt.device_prefix, "iot");
+  EXPECT_EQ(cfg.values.mqtt.session_prefix, "puzzle");
+  EXPECT_EQ(cfg.values.mqtt.max_payload_bytes, 64u * 1024);
+}
+
+TEST_F(NodeConfig, MqttKeysHaveOverrides) {
+  ASSERT_EQ(load({"--mqtt.uri=ssl://broker.example:8883", "--mqtt.client-id=node-a",
+                  "--mqtt.ca-file=/etc/ca.pem", "--mqtt.keep-alive=10s", "--mqtt.reconnect-min=2s",
+                  "--mqtt.reconnect-max=1min", "--mqtt.max-payload-bytes=4096",
+                  "--mqtt.device-offline-after=0s", "--mqtt.presence-grace=500ms",
+                  "--mqtt.dedupe-window=64", "--mqtt.device-rate=fixed-window 10/1s",
+                  "--mqtt.device-prefix=site-1/iot"}),
+            "");
+  auto& m = cfg.values.mqtt;
+  EXPECT_EQ(m.uri, "ssl://broker.example:8883");
+  EXPECT_EQ(m.client_id, "node-a");
+  EXPECT_EQ(m.keep_alive, 10s);
+  EXPECT_EQ(m.reconnect_max, 60s);
+  EXPECT_EQ(m.max_payload_bytes, 4096u);
+  EXPECT_EQ(m.device_offline_after, 0s);
+  EXPECT_EQ(m.presence_grace, 500ms);
+  EXPECT_EQ(m.dedupe_window, 64u);
+  EXPECT_EQ(m.device_prefix, "site-1/iot");
+}
+
+TEST_F(NodeConfig, RejectsBadMqttValuesNamingTheKey) {
+  auto starts = [](const std::string& text, const std::string& key) {
+    return text.rfind(key + ":", 0) == 0;
+  };
+  struct bad_case {
+    std::vector<std::string> args;
+    std::string key;
+  };
+  const bad_case cases[] = {
+      {{"--mqtt.uri=http://broker:1883"}, "mqtt.uri"},
+      {{"--mqtt.uri=tcp://"}, "mqtt.uri"},
+      {{"--mqtt.client-id=a/b"}, "mqtt.client-id"},
+      {{"--mqtt.client-id=a+b"}, "mqtt.client-id"},
+      {{"--mqtt.device-prefix=iot/+"}, "mqtt.device-prefix"},
+      {{"--mqtt.device-prefix=$SYS"}, "mqtt.device-prefix"},
+      {{"--mqtt.device-prefix=a//b"}, "mqtt.device-prefix"},
+      {{"--mqtt.session-prefix=puzzle/"}, "mqtt.session-prefix"},
+      {{"--mqtt.session-prefix=#"}, "mqtt.session-prefix"},
+      {{"--mqtt.keep-alive=500ms"}, "mqtt.keep-alive"},
+      {{"--mqtt.reconnect-min=5s", "--mqtt.reconnect-max=2s"}, "mqtt.reconnect-max"},
+      {{"--mqtt.max-payload-bytes=10"}, "mqtt.max-payload-bytes"},
+      {{"--mqtt.dedupe-window=0"}, "mqtt.dedupe-window"},
+      {{"--mqtt.max-devices=0"}, "mqtt.max-devices"},
+      {{"--mqtt.inbound-queue=0"}, "mqtt.inbound-queue"},
+      {{"--mqtt.device-rate=lots"}, "mqtt.device-rate"},
+      {{"--mqtt.uri=tcp://b:1883", "--mqtt.ca-file=/etc/ca.pem"}, "mqtt.ca-file"},
+      {{"--mqtt.uri=ssl://b:8883", "--mqtt.cert-file=/etc/c.pem"}, "mqtt.key-file"},
+      {{"--mqtt.uri=ssl://b:8883", "--mqtt.key-file=/etc/k.pem"}, "mqtt.cert-file"},
+  };
+  for (auto& c : cases) {
+    node_config fresh;
+    std::istringstream ini{""};
+    auto err = text_of(fresh.parse(c.args, ini));
+    if (err.empty()) err = text_of(fresh.finalize());
+    EXPECT_TRUE(starts(err, c.key)) << c.args.front() << " -> " << err;
+  }
+}
+
+TEST_F(NodeConfig, MqttPasswordFromEnvironmentWins) {
+  std::optional<std::string> saved;
+  if (auto old = std::getenv(mqtt_password_env)) saved = old;
+  setenv(mqtt_password_env, "from-env", 1);
+  auto err = load({"--mqtt.password=from-cli"});
+  if (saved)
+    setenv(mqtt_password_env, saved->c_str(), 1);
+  else
+    unsetenv(mqtt_password_env);
+  ASSERT_EQ(err, "");
+  EXPECT_EQ(cfg.values.mqtt.password, "from-env");
 }
 
 } // namespace

@@ -342,6 +342,20 @@ TEST_F(HttpServer, BodyOverLimitIs413AndCloses) {
   EXPECT_TRUE(c.wait_closed());
 }
 
+TEST_F(HttpServer, AnOversizedBodySentWholeStillGets413NotAReset) {
+  // Browsers send the whole body before they read the answer. Larger than
+  // the socket buffers, it only gets through if the server keeps reading
+  // after refusing it; closing at once would reset the connection and the
+  // client would never see the 413.
+  start();
+  http_client c{port()};
+  ASSERT_NO_THROW(
+      c.write(make_request(bhttp::verb::post, "/api/items", std::string(8 << 20, 'x'))));
+  auto res = c.read();
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->result(), bhttp::status::payload_too_large);
+}
+
 TEST_F(HttpServer, ChunkedBodyOverLimitIs413) {
   start();
   http_client c{port()};
@@ -807,9 +821,9 @@ TEST_F(StaticFiles, ServesIndexForRootWithCspAndNoCache) {
   EXPECT_EQ(header(res, "Content-Type"), "text/html; charset=utf-8");
   EXPECT_EQ(header(res, "Cache-Control"), "no-cache");
   EXPECT_EQ(header(res, "Content-Security-Policy"),
-            "default-src 'self'; img-src 'self' data: blob:; connect-src "
-            "'self' ws: wss:; style-src 'self' 'unsafe-inline'; script-src "
-            "'self'; media-src 'self' blob:");
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src "
+            "'self'; media-src 'self'; connect-src 'self'; object-src 'none'; "
+            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
   expect_security_headers(res);
   auto docs = get(c, "/docs/");
   EXPECT_EQ(docs.body(), "<p>docs</p>");
@@ -972,3 +986,36 @@ test_request make_request(bhttp::verb method, const std::string& target, std::st
 }
 
 } // namespace puzzle_test
+
+namespace {
+
+TEST_F(HttpServer, RefusesRequestsOverTheRateLimitWith429AndRetryAfter) {
+  puzzle::config::rate_limit_settings limits;
+  limits.http_read = "fixed-window 2/1min";
+  server_ = std::make_unique<server>(settings_, routes_);
+  server_->limit_rates(std::make_shared<rate_limit_gate>(limits), [](const request& req) {
+    auto it = req.find(bhttp::field::authorization);
+    return it == req.end() ? std::string{} : std::string{it->value()};
+  });
+  ASSERT_FALSE(server_->start());
+  server_->run(settings_.threads);
+  http_client c{port()};
+  for (int i = 0; i < 2; ++i)
+    EXPECT_EQ(c.roundtrip(make_request(bhttp::verb::get, "/api/items/a/parts/b")).result(),
+              bhttp::status::ok);
+  auto refused = c.roundtrip(make_request(bhttp::verb::get, "/api/items/a/parts/b"));
+  EXPECT_EQ(refused.result(), bhttp::status::too_many_requests);
+  auto wait = std::stoi(header(refused, "Retry-After"));
+  EXPECT_GE(wait, 1);
+  EXPECT_LE(wait, 60);
+  auto body = json::parse(refused.body());
+  EXPECT_EQ(body["code"], "RATE_LIMITED");
+  EXPECT_NE(body["message"].get<std::string>().find("rate-limits.http-read"), std::string::npos);
+  EXPECT_EQ(c.roundtrip(make_request(bhttp::verb::get, "/ping")).result(), bhttp::status::ok)
+      << "routes outside /api are not limited";
+  EXPECT_EQ(c.roundtrip(make_request(bhttp::verb::delete_, "/api/items/x")).result(),
+            bhttp::status::no_content)
+      << "writes have a budget of their own";
+}
+
+} // namespace

@@ -651,13 +651,18 @@ TEST_F(RestApi, CreatesASessionFromAnUploadedImage) {
   json body{{"name", "Mine"}, {"imageId", id}, {"rows", 3}, {"cols", 4}};
   auto res = send(bhttp::verb::post, "/api/sessions", body.dump(), ada);
   ASSERT_EQ(res.result(), bhttp::status::created) << res.body();
-  auto expected_image
-      = json{{"id", id}, {"url", "/api/images/" + id + "/file"}, {"width", 800}, {"height", 600}};
+  auto expected_image = json{{"id", id},
+                             {"url", "/api/images/" + id + "/file"},
+                             {"thumbnailUrl", "/api/images/" + id + "/thumbnail"},
+                             {"width", 800},
+                             {"height", 600}};
   auto summary = body_of(res);
   EXPECT_EQ(summary.at("image"), expected_image);
   auto state
       = body_of(send(bhttp::verb::get, "/api/sessions/" + summary.at("id").get<std::string>()));
-  EXPECT_EQ(state.at("image"), expected_image);
+  auto state_image = expected_image;
+  state_image.erase("thumbnailUrl"); // SessionState's image is the contract's
+  EXPECT_EQ(state.at("image"), state_image);
   body["imageId"] = util::new_uuid();
   auto unknown = send(bhttp::verb::post, "/api/sessions", body.dump(), ada);
   EXPECT_EQ(body_of(unknown), error_json(400, "INVALID_ARGUMENT", "imageId names no known image"));
@@ -706,6 +711,7 @@ TEST_F(RestApi, CreatesASessionWithLocation) {
                   {"image",
                    {{"id", "coral-reef"},
                     {"url", "/images/coral-reef.svg"},
+                    {"thumbnailUrl", "/images/coral-reef.svg"},
                     {"width", 1200},
                     {"height", 1200}}},
                   {"rows", 3},
