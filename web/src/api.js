@@ -149,6 +149,12 @@ export async function getSession(id) {
   return request('GET', `/api/sessions/${encodeURIComponent(id)}`);
 }
 
+/** The devices bound to a session (docs/mqtt.md), an array. */
+export async function listDevices(sessionId, signal) {
+  return asList(await request('GET', `/api/sessions/${encodeURIComponent(sessionId)}/devices`,
+    { signal }), 'devices', 'items');
+}
+
 export async function createSession(spec) {
   return request('POST', '/api/sessions', { body: spec, token: await auth.token() });
 }

@@ -16,6 +16,7 @@ import { hubError } from './hub.js';
 import { Call } from './call.js';
 import { Celebration } from './celebration.js';
 import { Chat } from './chat.js';
+import { Devices } from './devices.js';
 import { cellBox, correctSpot, turn } from './geometry.js';
 import { Input } from './input.js';
 import { Presence } from './presence.js';
@@ -117,6 +118,7 @@ export class PuzzleView {
       sessionId,
       onChange: (inCall) => this.root.classList.toggle('in-call', inCall),
     });
+    this.devices = new Devices(this.q('[data-role=devices]'), { sessionId });
     this.celebration = new Celebration(this.q('[data-testid=completion]'), {
       // Once closed, a later resync (a reconnect) does not bring it back.
       onClose: () => { this.celebrationClosed = true; },
@@ -176,6 +178,7 @@ export class PuzzleView {
     this.root.hidden = false;
     this.root.classList.remove('side-open');
     this.setMessage('Connecting…');
+    this.devices.start();
     this.renderer.resize();
     if (this.hub.connected) this.join();
     await this.hub.start();
@@ -197,6 +200,7 @@ export class PuzzleView {
     this.celebration.destroy();
     this.call.destroy();
     this.chat.destroy();
+    this.devices.stop();
     this.presence.reset([]);
     this.root.hidden = true;
     if (window.puzzleView === this.testHooks) delete window.puzzleView;
