@@ -244,6 +244,17 @@ protected:
       res.keep_alive(false);
       reply(std::move(res));
     });
+    // Answers whether the handed-over socket has TCP_NODELAY set.
+    routes_->add_upgrade("/probe-nodelay", [](beast::tcp_stream&& stream, request&&) {
+      net::ip::tcp::no_delay option;
+      stream.socket().get_option(option);
+      auto answer = std::make_shared<std::string>(
+          std::string{"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n"}
+          + (option.value() ? "1" : "0"));
+      auto socket = std::make_shared<beast::tcp_stream>(std::move(stream));
+      net::async_write(*socket, net::buffer(*answer),
+                       [socket, answer](beast::error_code, std::size_t) {});
+    });
     routes_->add_upgrade("/echo-ws", [](beast::tcp_stream&& stream, request&& req) {
       auto ws = std::make_shared<websocket::stream<beast::tcp_stream>>(std::move(stream));
       auto upgrade = std::make_shared<request>(std::move(req));
@@ -354,6 +365,22 @@ TEST_F(HttpServer, AnOversizedBodySentWholeStillGets413NotAReset) {
   auto res = c.read();
   ASSERT_TRUE(res);
   EXPECT_EQ(res->result(), bhttp::status::payload_too_large);
+}
+
+TEST_F(HttpServer, AcceptedSocketsSendSmallFramesAtOnce) {
+  // Regression: without TCP_NODELAY small real-time frames waited for the
+  // peer's delayed ACK (S1 delivery p50 18 ms).
+  start();
+  http_client c{port()};
+  auto req = make_request(bhttp::verb::get, "/probe-nodelay");
+  req.set(bhttp::field::connection, "Upgrade");
+  req.set(bhttp::field::upgrade, "websocket");
+  req.set(bhttp::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
+  req.set(bhttp::field::sec_websocket_version, "13");
+  c.write(req);
+  auto res = c.read();
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->body(), "1");
 }
 
 TEST_F(HttpServer, ChunkedBodyOverLimitIs413) {
