@@ -10,6 +10,7 @@
 //   tests/bench/run.sh S1            # or S2 S3 S5 S6 S8, several, or all
 //   tests/bench/run.sh all --reps 3
 //   tests/bench/run.sh S1 --smoke    # seconds, tiny sizes; asserts the tooling works
+//   tests/bench/run.sh S2 --render   # rewrite the tables from --out's saved JSON
 //
 // Options: --reps N (default 2), --heavy-reps N (S2 and S8, the long ones;
 // default: --reps), --out DIR (default build/bench/results),
@@ -41,6 +42,7 @@ for (let i = 0; i < argv.length; i++) {
   const a = argv[i];
   if (a === '--smoke') opts.smoke = true;
   else if (a === '--no-doc') opts.doc = false;
+  else if (a === '--render') opts.render = true;
   else if (a === '--reps') opts.reps = Number(argv[++i]);
   else if (a === '--heavy-reps') opts.heavyReps = Number(argv[++i]);
   else if (a === '--out') opts.out = argv[++i];
@@ -212,7 +214,8 @@ function runLoad(args, { timeoutMs = 600000 } = {}) {
       } catch {
         result = { ok: false, error: `no result (exit ${code}): ${err.slice(-1500)}` };
       }
-      result.command = cmd.join(' ');
+      // As one would type it (the runner also raises `ulimit -n` first).
+      result.command = pin(GEN_CPU, [LOAD_BIN, ...args]).join(' ');
       result.busy_before = lastBusy;
       resolve(result);
     });
@@ -465,7 +468,7 @@ async function scenarioS2() {
             '--scenario', 'fanout', '--protocol', PROTOCOL[t], '--port', String(server.port), '--session', ids[0],
             '--topic', 'puzzle/bench/events', '--clients', String(m), '--rate-steps', steps.join(','),
             '--warmup', opts.smoke ? '0.3' : '1', '--duration', opts.smoke ? '1' : String(S(4)), '--drain', opts.smoke ? '1' : '2',
-            '--server-pid', String(server.pid),
+            '--server-pid', String(server.pid), '--connect-timeout', m >= 2000 ? '300' : '60',
           ]),
         );
         r.target = t;
@@ -615,6 +618,9 @@ const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${
 const verdict = (ok) => (ok === undefined ? '' : ok ? ' ✅' : ' ❌');
 const valid = (runs) => runs.filter((r) => r.ok && !r.generator_saturated);
 
+/** Share of the expected deliveries that arrived within the run and its drain. */
+const keptUp = (r) => (r.expected_deliveries > 0 ? r.delivered / r.expected_deliveries : 1);
+
 function agg(runs, pick) {
   return median(valid(runs).map(pick));
 }
@@ -623,13 +629,13 @@ function tableS1(res) {
   const lines = [];
   for (const n of res.sizes) {
     lines.push(`\n**N = ${n}** (20 Hz each; ${n} movers; median of up to ${opts.reps} runs; ms)\n`);
-    lines.push('| target | ack p50 | ack p99 | delivery p50 | delivery p99 | delivery p99.9 | server CPU-µs / delivered msg | generator CPU | runs valid |');
-    lines.push('|---|---|---|---|---|---|---|---|---|');
+    lines.push('| target | ack p50 | ack p99 | delivery p50 | delivery p99 | delivery p99.9 | server CPU-µs / delivered msg | kept up (delivered / expected) | generator CPU | runs valid |');
+    lines.push('|---|---|---|---|---|---|---|---|---|---|');
     const by = (t) => res.runs.filter((r) => r.target === t && r.n === n);
     for (const t of res.targets) {
       const rs = by(t);
       lines.push(
-        `| ${t} | ${ms(agg(rs, (r) => r.ack.p50))} | ${ms(agg(rs, (r) => r.ack.p99))} | ${ms(agg(rs, (r) => r.delivery.p50))} | ${ms(agg(rs, (r) => r.delivery.p99))} | ${ms(agg(rs, (r) => r.delivery.p999))} | ${f1(agg(rs, (r) => r.server_cpu_s_per_msg * 1e6))} | ${f1(agg(rs, (r) => r.generator_cpu_share * 100))} % | ${valid(rs).length}/${rs.length} |`,
+        `| ${t} | ${ms(agg(rs, (r) => r.ack.p50))} | ${ms(agg(rs, (r) => r.ack.p99))} | ${ms(agg(rs, (r) => r.delivery.p50))} | ${ms(agg(rs, (r) => r.delivery.p99))} | ${ms(agg(rs, (r) => r.delivery.p999))} | ${f1(agg(rs, (r) => r.server_cpu_s_per_msg * 1e6))} | ${f1(agg(rs, keptUp) * 100)} % | ${f1(agg(rs, (r) => r.generator_cpu_share * 100))} % | ${valid(rs).length}/${rs.length} |`,
       );
     }
     const d = (t, q) => agg(by(t), (r) => r.delivery[q]);
@@ -659,33 +665,50 @@ function tableS1(res) {
 
 function tableS2(res) {
   const lines = [];
-  lines.push('| target | M | highest step with p99 ≤ 100 ms and no drop (msg/s in) | delivered frames / s there | delivered frames per server CPU-s (best step) | ratio ours : peer | generator saturated in a step |');
-  lines.push('|---|---|---|---|---|---|---|');
+  const passed = (st) => !st.dropped && !st.p99_over;
   for (const m of res.sizes) {
-    const by = (t) => res.runs.filter((r) => r.target === t && r.m === m && r.ok);
-    const best = (t) => median(by(t).map((r) => r.best_delivered_per_server_cpu_s));
-    for (const t of res.targets) {
-      const rs = by(t);
-      const rate = median(rs.map((r) => r.max_ok_rate_hz));
-      const sat = rs.some((r) => r.steps.some((s) => s.generator_saturated));
-      let rat = '';
-      if (t === 'node-ws') {
-        const goals = [
-          ['ws-peer', 2],
-          ['sio-peer', 5],
-          ['mosquitto', 1],
-        ];
-        rat = goals
-          .filter(([p]) => res.targets.includes(p))
-          .map(([p, goal]) => {
-            const x = best('node-ws') / best(p);
-            return `${p} ${ratio(best('node-ws'), best(p))}${verdict(x >= goal)} (≥ ${goal}x)`;
-          })
-          .join('; ');
-      }
-      if (t === 'node-sio' && res.targets.includes('sio-peer')) rat = `sio-peer ${ratio(best('node-sio'), best('sio-peer'))}`;
-      lines.push(`| ${t} | ${m} | ${f1(rate)} | ${f1(rate * m)} | ${f1(best(t))} | ${rat} | ${sat ? 'yes' : 'no'} |`);
+    const runs = res.runs.filter((r) => r.m === m);
+    const rates = [...new Set(runs.flatMap((r) => (r.steps || []).map((st) => st.rate_hz)))].sort((a, b) => a - b);
+    if (rates.length === 0) {
+      lines.push(`\n**M = ${m}**: no run got its subscribers connected (${runs.map((r) => `${r.target}: ${r.error || 'no step'}`).join('; ')}).`);
+      continue;
     }
+    lines.push(`\n**M = ${m} subscribers**: delivered frames per server CPU-second at each step (the step's delivery p99 in ms; ✗ p99 > 100 ms or a drop; steps stop at the first ✗)\n`);
+    lines.push(`| target | ${rates.map((r) => `${r}/s in = ${f1((r * m) / 1000)}k/s out`).join(' | ')} | highest passed step |`);
+    lines.push(`|---|${rates.map(() => '---').join('|')}|---|`);
+    const cell = (t, rate) => {
+      const st = runs.filter((r) => r.target === t).flatMap((r) => r.steps || []).filter((x) => x.rate_hz === rate);
+      if (st.length === 0) return null;
+      return { fpc: median(st.map((x) => x.delivered_per_server_cpu_s)), p99: median(st.map((x) => x.delivery.p99)), ok: st.every(passed), sat: st.some((x) => x.generator_saturated) };
+    };
+    for (const t of res.targets) {
+      const rs = runs.filter((r) => r.target === t);
+      if (rs.length && rs.every((r) => !r.ok)) {
+        lines.push(`| ${t} | ${rates.map(() => '–').join(' | ')} | not connected: ${rs[0].error} |`);
+        continue;
+      }
+      const cells = rates.map((rate) => {
+        const c = cell(t, rate);
+        if (!c) return '';
+        return `${f1(c.fpc / 1000)}k (${ms(c.p99)})${c.ok ? '' : ' ✗'}${c.sat ? ' gen. saturated' : ''}`;
+      });
+      const best = median(rs.map((r) => r.max_ok_rate_hz));
+      lines.push(`| ${t} | ${cells.join(' | ')} | ${best > 0 ? `${best}/s` : 'none'} |`);
+    }
+    // Ratios at the highest step that both targets passed.
+    const ratios = [];
+    for (const [ours, peer, goal] of [['node-ws', 'ws-peer', 2], ['node-ws', 'sio-peer', 5], ['node-ws', 'mosquitto', 1], ['node-sio', 'sio-peer', 5]]) {
+      if (!res.targets.includes(ours) || !res.targets.includes(peer)) continue;
+      const both = rates.filter((rate) => cell(ours, rate)?.ok && cell(peer, rate)?.ok);
+      if (both.length === 0) {
+        ratios.push(`${ours} : ${peer} – (no step passed by both) ❌ (≥ ${goal}x)`);
+        continue;
+      }
+      const rate = both[both.length - 1];
+      const x = cell(ours, rate).fpc / cell(peer, rate).fpc;
+      ratios.push(`${ours} : ${peer} ${x.toFixed(2)}x at ${rate}/s${verdict(x >= goal)} (≥ ${goal}x)`);
+    }
+    if (ratios.length) lines.push(`\nRatios of delivered frames per server CPU-second: ${ratios.join('; ')}.`);
   }
   return lines.join('\n');
 }
@@ -761,17 +784,20 @@ function tableS6(res) {
 
 function tableS8(res) {
   const lines = [];
-  lines.push('| target | delivery p99 without / with the slow client (ms) | growth | server RSS max without / with (MiB) | slow client cut off after (s) | runs valid |');
-  lines.push('|---|---|---|---|---|---|');
+  lines.push('| target | delivery p99 without / with the slow client (ms) | growth | baseline kept up | server RSS max without / with (MiB) | slow client cut off after (s) | runs valid |');
+  lines.push('|---|---|---|---|---|---|---|');
   for (const t of res.targets) {
     const base = res.runs.filter((r) => r.target === t && !r.slow);
     const slow = res.runs.filter((r) => r.target === t && r.slow);
     const b = agg(base, (r) => r.delivery.p99);
     const s = agg(slow, (r) => r.delivery.p99);
     const cut = median(slow.filter((r) => r.ok).map((r) => r.slow_cut_s));
-    const ours = t.startsWith('node-');
+    // A baseline that could not keep up (server saturated by the load or by
+    // other work on the machine) cannot show what the slow client adds.
+    const baseKept = agg(base, keptUp);
+    const ours = t.startsWith('node-') && baseKept >= 0.95;
     lines.push(
-      `| ${t} | ${ms(b)} / ${ms(s)} | ${ratio(s, b)}${ours ? verdict(s <= b * 1.1) + ' (< 1.10x)' : ''} | ${f1(agg(base, (r) => r.server_rss_max / 1048576))} / ${f1(agg(slow, (r) => r.server_rss_max / 1048576))} | ${cut > 0 ? f1(cut) : 'not cut'} | ${valid(base).length + valid(slow).length}/${base.length + slow.length} |`,
+      `| ${t} | ${ms(b)} / ${ms(s)} | ${ratio(s, b)}${ours ? verdict(s <= b * 1.1) + ' (< 1.10x)' : t.startsWith('node-') ? ' (baseline saturated: no verdict)' : ''} | ${f1(baseKept * 100)} % | ${f1(agg(base, (r) => r.server_rss_max / 1048576))} / ${f1(agg(slow, (r) => r.server_rss_max / 1048576))} | ${cut > 0 ? f1(cut) : 'not cut'} | ${valid(base).length + valid(slow).length}/${base.length + slow.length} |`,
     );
   }
   return lines.join('\n');
@@ -787,11 +813,29 @@ function writeDoc(name, table, res) {
   let doc = existsSync(DOC) ? readFileSync(DOC, 'utf8') : '# Benchmarks\n';
   const begin = `<!-- results:${name} begin -->`;
   const end = `<!-- results:${name} end -->`;
-  const v = versions();
-  const cmds = [...new Set(res.runs.concat(res.throughput || []).map((r) => r.command).filter(Boolean))].slice(0, 6);
-  const block = [
+  const v = res.versions || versions();
+  // Generator commands with ports, pids and session ids as placeholders.
+  const normal = (c) =>
+    c
+      .replace(/^bash -c .*? exec "\$@" puzzle-load /, '')
+      .replace(/(taskset -c \d+ )bash -c .*? exec "\$@" puzzle-load /, '$1')
+      .replace(/--port \d+/, '--port PORT')
+      .replace(/--server-pid \d+/, '--server-pid PID')
+      .replace(/--session \S+/, (m) => (m.includes(',') ? '--session ID,ID,...' : '--session ID'))
+      .replace(/ -- .*$/, ' -- SERVER COMMAND');
+  const cmds = [...new Set(res.runs.concat(res.throughput || []).map((r) => r.command).filter(Boolean).map(normal))].slice(0, 14);
+  const servers = [
+    `node-*: ${nodeCommand('PORT', 'DIR').slice(0, haveTaskset ? 3 : 0).join(' ')} ${v['puzzle-node'] || NODE_BIN} --http.port=PORT --store.data-dir=DIR ${NODE_BENCH_ARGS.map((a) => (a.includes(' ') ? `'${a}'` : a)).join(' ')}`,
+    `node-ws+nodelay: LD_PRELOAD=${NODELAY_LIB} and the same`,
+    `ws-peer: ${pin(SERVER_CPU, ['node', 'tests/bench/peers/ws_relay.mjs', '--port', 'PORT', '--pieces', '1000']).join(' ')}`,
+    `sio-peer: ${pin(SERVER_CPU, ['node', 'tests/bench/peers/socketio_relay.mjs', '--port', 'PORT', '--pieces', '1000']).join(' ')}`,
+    `mosquitto: ${pin(SERVER_CPU, [MOSQUITTO || 'mosquitto', '-c', 'CONF']).join(' ')} (listener PORT 127.0.0.1, allow_anonymous, persistence false, max_queued_messages 100000)`,
+  ];
+  let block = [
     begin,
-    `_Written by \`tests/bench/run.sh ${process.argv.slice(2).join(' ')}\` on ${new Date().toISOString()}; load average at the start ${startLoad.toFixed(2)}, at the end ${loadAverage().toFixed(2)}; other work kept the machine ${busyText()} busy just before the runs; server on CPU ${SERVER_CPU}, generator on CPU ${GEN_CPU}${haveTaskset ? ' (taskset)' : ' (not pinned: no taskset)'}; ${opts.reps} repetition(s) (S2, S8: ${opts.heavyReps}), targets interleaved A B A B; scale ${opts.scale}._`,
+    meta
+      ? `_Written by \`tests/bench/run.sh ${meta.args}\` on ${meta.date}; load average at the start ${Number(meta.startLoad).toFixed(2)}, at the end ${Number(meta.endLoad).toFixed(2)}; other work kept the machine ${meta.busy} busy just before the runs; server on CPU ${SERVER_CPU}, generator on CPU ${GEN_CPU}${haveTaskset ? ' (taskset)' : ' (not pinned: no taskset)'}; ${meta.reps} repetition(s) (S2, S8: ${meta.heavyReps}), targets interleaved A B A B; scale ${meta.scale}._`
+      : `_Tables rendered by \`tests/bench/run.sh ${process.argv.slice(2).join(' ')}\` on ${new Date().toISOString()} from a saved run (see the raw JSON for its commands)._`,
     '',
     floorText(results.floor),
     '',
@@ -803,6 +847,14 @@ function writeDoc(name, table, res) {
       .map(([k, x]) => `- ${k}: ${x}`)
       .join('\n'),
     '',
+    'Servers (each run starts a fresh one, with `ulimit -n` raised):',
+    '',
+    '```',
+    ...servers,
+    '```',
+    '',
+    'Load (`puzzle-load`; PORT, PID and session ids differ per run):',
+    '',
     '```',
     ...cmds,
     '```',
@@ -811,6 +863,11 @@ function writeDoc(name, table, res) {
   ].join('\n');
   const i = doc.indexOf(begin);
   const j = doc.indexOf(end);
+  if (!meta && i >= 0 && j > i) {
+    // Re-rendering a saved run without metadata: keep the header it was written with.
+    const old = doc.slice(i + begin.length, j).split('\n').find((l) => l.startsWith('_Written by'));
+    if (old) block = block.replace(/^(<!-- results:\S+ begin -->\n)_Tables rendered by[^\n]*/, `$1${old}`);
+  }
   if (i >= 0 && j > i) doc = doc.slice(0, i) + block + doc.slice(j + end.length);
   else doc += `\n${block}\n`;
   writeFileSync(DOC, doc);
@@ -826,6 +883,7 @@ function busyText() {
 const startLoad = loadAverage();
 const runners = { S1: [scenarioS1, tableS1], S2: [scenarioS2, tableS2], S3: [scenarioS3, tableS3], S5: [scenarioS5, tableS5], S6: [scenarioS6, tableS6], S8: [scenarioS8, tableS8] };
 let failed = 0;
+let meta = null;
 
 function checkSmoke(name, res) {
   // The smoke run asserts that the tooling works, never speed.
@@ -850,15 +908,26 @@ function checkSmoke(name, res) {
 try {
   log(`binaries: ${NODE_BIN}, ${LOAD_BIN}; ${cpus} CPUs; load average ${startLoad.toFixed(2)}`);
   for (const bin of [NODE_BIN, LOAD_BIN]) if (!existsSync(bin)) throw new Error(`${bin} not found: build it (cmake --build ... --target puzzle-node puzzle-load)`);
-  await waitQuiet();
-  const fl = await floor();
-  log(floorText(fl));
-  if (!fl.ok) failed++;
+  if (!opts.render) {
+    await waitQuiet();
+    const fl = await floor();
+    log(floorText(fl));
+    if (!fl.ok) failed++;
+  }
   for (const name of wanted) {
     const [run, table] = runners[name];
     busySeen.length = 0;
-    const res = await run();
-    writeFileSync(path.join(opts.out, `${name}.json`), JSON.stringify({ floor: results.floor, versions: versions(), ...res }, null, 1));
+    let res;
+    if (opts.render) {
+      // Tables again from a saved run (e.g. after a change of the table code).
+      res = JSON.parse(readFileSync(path.join(opts.out, `${name}.json`), 'utf8'));
+      results.floor = res.floor;
+      meta = res.meta || meta;
+    } else {
+      res = await run();
+      meta = { args: process.argv.slice(2).join(' '), date: new Date().toISOString(), startLoad, endLoad: loadAverage(), busy: busyText(), reps: opts.reps, heavyReps: opts.heavyReps, scale: opts.scale };
+      writeFileSync(path.join(opts.out, `${name}.json`), JSON.stringify({ floor: results.floor, versions: versions(), meta, ...res }, null, 1));
+    }
     const text = table(res);
     if (opts.smoke) checkSmoke(name, res);
     else console.log(`\n## ${name}\n${text}\n`);
