@@ -27,10 +27,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import {
-  CHROMIUM, CHROMIUM_ARGS, BrowserTestNode, dropPoint, encodePng, findWebRoot, freeSpot, grabPoint,
+  CHROMIUM, CHROMIUM_ARGS, dropPoint, encodePng, findWebRoot, freeSpot, grabPoint,
   loadPlaywright, mouseDrag, pickPiece, touchDrag, waitFor, waitForPuzzle, watchPage,
 } from './browser_support.mjs';
-import { correctSpot, findBinary, http } from './support/harness.mjs';
+import { PuzzleNode, correctSpot, findBinary, http } from './support/harness.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..', '..');
@@ -48,12 +48,13 @@ const PHONE = {
 
 function defineSuite(playwright, bin, webRoot) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'puzzle-browser-'));
-  const node = new BrowserTestNode(bin, {
+  const node = new PuzzleNode(bin, {
+    keepPort: true,
     dataDir: path.join(tmp, 'data'),
     webRoot,
     // A fixed secret keeps the pages' tokens valid across the restart.
     env: { PUZZLE_JWT_SECRET: crypto.randomBytes(32).toString('hex') },
-    extraArgs: [`--images.max-bytes=${MAX_UPLOAD_BYTES}`, `--images.max-pixels=${MAX_UPLOAD_PIXELS}`],
+    args: [`--images.max-bytes=${MAX_UPLOAD_BYTES}`, `--images.max-pixels=${MAX_UPLOAD_PIXELS}`],
   });
   const problems = []; // page errors and CSP refusals: each fails the suite
   const pages = {};

@@ -5,14 +5,13 @@
 // No fixed sleeps: every wait is a page.waitForFunction on a condition, or an
 // event of the node's process, each with a bounded timeout.
 
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 
-import { PuzzleNode, SETUP_HINT, correctSpot, freePort } from './support/harness.mjs';
+import { SETUP_HINT, correctSpot } from './support/harness.mjs';
 
 export const CHROMIUM = process.env.PUZZLE_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -75,50 +74,6 @@ export function artifactsDir() {
   }
   return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'build',
     'test-artifacts');
-}
-
-/**
- * A puzzle-node that keeps its port across restarts (the page reconnects to
- * the URL it was loaded from) and takes extra command-line settings.
- */
-export class BrowserTestNode extends PuzzleNode {
-  constructor(bin, { extraArgs = [], ...options }) {
-    super(bin, options);
-    this.extraArgs = extraArgs;
-  }
-
-  async start() {
-    this.starts += 1;
-    this.port ??= await freePort();
-    this.base = `http://127.0.0.1:${this.port}`;
-    this.exitStatus = null;
-    this._append(`\n--- start #${this.starts} on port ${this.port} ---\n`);
-    const args = [
-      '--http.bind=127.0.0.1',
-      `--http.port=${this.port}`,
-      `--store.data-dir=${this.dataDir}`,
-      `--http.web-root=${this.webRoot}`,
-      ...this.extraArgs,
-    ];
-    const child = spawn(this.bin, args, {
-      env: { ...process.env, ...this.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.child = child;
-    this.exited = new Promise((resolve) => {
-      const done = (status) => {
-        if (this.exitStatus === null && this.child === child) this.exitStatus = status;
-        resolve(status);
-      };
-      child.once('error', (error) => done({ code: null, signal: null, error }));
-      child.once('close', (code, signal) => done({ code, signal }));
-    });
-    for (const stream of [child.stdout, child.stderr]) {
-      stream.setEncoding('utf8');
-      stream.on('data', (chunk) => this._append(chunk));
-    }
-    await this._waitReady();
-  }
 }
 
 // ---------------------------------------------------------------------------

@@ -18,10 +18,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import {
-  CALL_TIMEOUT_MS, EVENT_TIMEOUT_MS, UUID_RE, VERBOSE, findBinary, http, safeSpot,
+  CALL_TIMEOUT_MS, EVENT_TIMEOUT_MS, PuzzleNode, UUID_RE, VERBOSE, findBinary, http, safeSpot,
   withTimeout,
 } from './support/harness.mjs';
-import { ConfiguredNode, QueuedSocket, load } from './socketio_support.mjs';
+import { QueuedSocket, load } from './socketio_support.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..', '..');
@@ -126,11 +126,11 @@ if (ioClient.problem || wsModule.problem) {
 
 function defineSuite(io, WebSocket, bin) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'puzzle-sio-'));
-  const node = new ConfiguredNode(bin, {
+  const node = new PuzzleNode(bin, {
     dataDir: path.join(tmp, 'data'),
     webRoot: process.env.PUZZLE_WEB_ROOT ?? path.join(REPO, 'web', 'public'),
     env: { PUZZLE_JWT_SECRET: crypto.randomBytes(32).toString('hex') },
-  }, []);
+  });
   const players = [];
   let failed = false;
   let sessionId;

@@ -19,9 +19,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { VERBOSE, findBinary } from './support/harness.mjs';
+import { PuzzleNode, VERBOSE, findBinary } from './support/harness.mjs';
 import {
-  ConfiguredNode, QueuedSocket, load, openPolling, opens, refused, request,
+  QueuedSocket, load, openPolling, opens, refused, request,
   startReferenceServers,
 } from './socketio_support.mjs';
 
@@ -42,17 +42,18 @@ function ourNode() {
   const found = findBinary();
   if (found.problem) throw new Error(found.problem);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'puzzle-sio-conf-'));
-  const node = new ConfiguredNode(found.bin, {
+  const node = new PuzzleNode(found.bin, {
     dataDir: path.join(tmp, 'data'),
     webRoot: process.env.PUZZLE_WEB_ROOT ?? path.join(REPO, 'web', 'public'),
     env: {},
-  }, [
-    '--socketio.conformance=true',
-    `--socketio.ping-interval=${PING_INTERVAL}ms`,
-    `--socketio.ping-timeout=${PING_TIMEOUT}ms`,
-    '--socketio.connect-timeout=1s',
-    '--log.level=warn',
-  ]);
+    args: [
+      '--socketio.conformance=true',
+      `--socketio.ping-interval=${PING_INTERVAL}ms`,
+      `--socketio.ping-timeout=${PING_TIMEOUT}ms`,
+      '--socketio.connect-timeout=1s',
+      '--log.level=warn',
+    ],
+  });
   return {
     name: 'puzzle-node (conformance mode)',
     async start() {

@@ -5,13 +5,11 @@
 // running the echo apps that the official protocol test suites expect.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 
 import {
-  CALL_TIMEOUT_MS, EVENT_TIMEOUT_MS, PuzzleNode, SETUP_HINT, VERBOSE, freePort,
-  withTimeout,
+  CALL_TIMEOUT_MS, EVENT_TIMEOUT_MS, SETUP_HINT, VERBOSE, withTimeout,
 } from './support/harness.mjs';
 
 const require = createRequire(import.meta.url);
@@ -24,50 +22,6 @@ export function load(name) {
     return {
       problem: `cannot load ${name} (${err.code ?? err.message}): ${SETUP_HINT}`,
     };
-  }
-}
-
-// ---------------------------------------------------------------------------
-// puzzle-node with extra command-line options.
-
-export class ConfiguredNode extends PuzzleNode {
-  constructor(bin, options, extraArgs) {
-    super(bin, options);
-    this.extraArgs = extraArgs;
-  }
-
-  // Same as PuzzleNode.start, plus `extraArgs`.
-  async start() {
-    this.starts += 1;
-    this.port = await freePort();
-    this.base = `http://127.0.0.1:${this.port}`;
-    this.exitStatus = null;
-    this._append(`\n--- start #${this.starts} on port ${this.port} ---\n`);
-    const args = [
-      '--http.bind=127.0.0.1',
-      `--http.port=${this.port}`,
-      `--store.data-dir=${this.dataDir}`,
-      `--http.web-root=${this.webRoot}`,
-      ...this.extraArgs,
-    ];
-    const child = spawn(this.bin, args, {
-      env: { ...process.env, ...this.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.child = child;
-    this.exited = new Promise((resolve) => {
-      const done = (status) => {
-        if (this.exitStatus === null && this.child === child) this.exitStatus = status;
-        resolve(status);
-      };
-      child.once('error', (error) => done({ code: null, signal: null, error }));
-      child.once('close', (code, signal) => done({ code, signal }));
-    });
-    for (const stream of [child.stdout, child.stderr]) {
-      stream.setEncoding('utf8');
-      stream.on('data', (chunk) => this._append(chunk));
-    }
-    await this._waitReady();
   }
 }
 

@@ -36,10 +36,10 @@ import os from 'node:os';
 import path from 'node:path';
 
 import {
-  CHROMIUM, CHROMIUM_ARGS, BrowserTestNode, artifactsDir, findWebRoot, loadPlaywright, waitFor,
+  CHROMIUM, CHROMIUM_ARGS, artifactsDir, findWebRoot, loadPlaywright, waitFor,
   waitForPuzzle, watchPage,
 } from './browser_support.mjs';
-import { findBinary, http } from './support/harness.mjs';
+import { PuzzleNode, findBinary, http } from './support/harness.mjs';
 
 const ARTIFACTS = artifactsDir();
 const WEBRTC_ARGS = ['--disable-features=WebRtcHideLocalIpsWithMdns'];
@@ -82,7 +82,8 @@ function hearsAudioOf(id) {
 
 function defineSuite(playwright, bin, webRoot) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'puzzle-video-'));
-  const node = new BrowserTestNode(bin, {
+  const node = new PuzzleNode(bin, {
+    keepPort: true,
     dataDir: path.join(tmp, 'data'),
     webRoot,
     // A fixed secret keeps the pages' tokens valid across the restart.

@@ -108,12 +108,15 @@ export function asList(json, ...keys) {
 export class PuzzleNode {
   /// `args`: extra command-line options (e.g. `--mqtt.uri=...`), after the
   /// harness's own; a test may change `node.args` between restarts.
-  constructor(bin, { dataDir, webRoot, env, args = [] }) {
+  /// `keepPort`: restarts listen on the first start's port (a browser page
+  /// reconnects to the URL it was loaded from).
+  constructor(bin, { dataDir, webRoot, env, args = [], keepPort = false }) {
     this.bin = bin;
     this.dataDir = dataDir;
     this.webRoot = webRoot;
     this.env = env;
     this.args = args;
+    this.keepPort = keepPort;
     this.output = '';
     this.outputWaiters = [];
     this.child = null;
@@ -127,7 +130,7 @@ export class PuzzleNode {
 
   async start() {
     this.starts += 1;
-    this.port = await freePort();
+    if (!this.keepPort || this.port === undefined) this.port = await freePort();
     this.base = `http://127.0.0.1:${this.port}`;
     this.exitStatus = null;
     this._append(`\n--- start #${this.starts} on port ${this.port} ---\n`);
