@@ -346,13 +346,20 @@ function defineSuite(playwright, bin, webRoot) {
       const id = await pickPiece(B);
       const start = await A.evaluate((i) => window.puzzleView.pieceClientCenter(i), id);
       const from = await grabPoint(B, id);
+      // Towards the middle of the table, so the move is never eaten by the
+      // clamp at a table edge.
+      const mid = await B.evaluate(() => {
+        const { table } = window.puzzleView.state();
+        return window.puzzleView.tableToClient(table.width / 2, table.height / 2);
+      });
+      const dx = (Math.sign(mid.x - from.x) || 1) * 90;
       await B.mouse.move(from.x, from.y);
       await B.mouse.down();
-      await B.mouse.move(from.x + 90, from.y + 40, { steps: 6 });
-      await waitFor(A, 'Alice sees Bob carry the piece', ({ i, uid, x0 }) => {
+      await B.mouse.move(from.x + dx, from.y + 40, { steps: 6 });
+      await waitFor(A, 'Alice sees Bob carry the piece', ({ i, uid, x0, dx }) => {
         const v = window.puzzleView;
-        return v.lockedBy(i) === uid && v.pieceClientCenter(i).x > x0 + 60;
-      }, { i: id, uid: users.bob.userId, x0: start.x });
+        return v.lockedBy(i) === uid && (v.pieceClientCenter(i).x - x0) * Math.sign(dx) > 60;
+      }, { i: id, uid: users.bob.userId, x0: start.x, dx });
       await screenshot(A, 'puzzle-in-play');
       const version = await B.evaluate(() => window.puzzleView.version());
       await B.mouse.up();
