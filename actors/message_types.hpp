@@ -25,10 +25,26 @@
 /// missing on one end arrives as an empty message).
 namespace puzzle {
 
+/// What a user may do beyond playing, as carried in the token's `roles`
+/// claim. Ownership of one session is not a role: it is the session's
+/// `owner` (see `session_summary`).
+enum class user_role : uint8_t {
+  player = 1u << 0,    ///< Everyone with a valid token.
+  owner = 1u << 1,     ///< An account (not a guest): may own sessions.
+  admin = 1u << 2,     ///< Deletes any session, binds devices anywhere.
+  operator_ = 1u << 3, ///< Reaches the operator API and console.
+};
+
 /// Who a connection acts as.
 struct user_identity {
   std::string user_id;
   std::string username;
+  /// Bit set of `user_role`; guests and tokens without `roles` are players.
+  uint8_t roles = static_cast<uint8_t>(user_role::player);
+
+  bool has_role(user_role role) const noexcept {
+    return (roles & static_cast<uint8_t>(role)) != 0;
+  }
 };
 
 /// A drop made durable by the store: the pieces it changed.
@@ -168,7 +184,8 @@ struct image_upload {
 
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, user_identity& x) {
-  return f(caf::meta::type_name("user_identity"), x.user_id, x.username);
+  return f(caf::meta::type_name("user_identity"), x.user_id, x.username,
+           x.roles);
 }
 
 template<class Inspector>

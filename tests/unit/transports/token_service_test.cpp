@@ -4,7 +4,9 @@
 #include <memory>
 #include <regex>
 #include <set>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <jwt.h>
@@ -141,7 +143,8 @@ TEST(TokenService, IssuesGuestTokenWithAllClaims) {
   EXPECT_EQ(claims.at("name"), "Ada");
   EXPECT_EQ(claims.at("iss"), "puzzle");
   EXPECT_EQ(claims.at("aud"), "puzzle-clients");
-  EXPECT_EQ(claims.at("role"), "player");
+  EXPECT_EQ(header.at("kid"), "default");
+  EXPECT_EQ(claims.at("roles"), nlohmann::json::array({"player"}));
   EXPECT_EQ(claims.at("iat"), t0_s);
   EXPECT_EQ(claims.at("nbf"), t0_s);
   EXPECT_EQ(claims.at("exp"), t0_s + 3600);
@@ -312,4 +315,163 @@ TEST(TokenService, RejectsTokenWithoutExpiryOrSubject) {
   ASSERT_TRUE(user);
   EXPECT_EQ(user->user_id, "u1");
   EXPECT_EQ(user->username, "");
+}
+
+// -- key rotation, roles, configured skew -------------------------------------
+
+namespace {
+
+const std::string old_secret = "old-secret-old-secret-old-secret!";
+const std::string new_secret = "new-secret-new-secret-new-secret!";
+
+puzzle::config::auth_settings rotated(std::vector<puzzle::config::jwt_key> keys,
+                                      std::string signing_key) {
+  auto s = settings("");
+  s.keys = std::move(keys);
+  s.signing_key = std::move(signing_key);
+  return s;
+}
+
+/// An HS256 token for `u1`, with `kid` in its header unless empty.
+std::string sign_with_kid(const std::string& kid, const std::string& secret, int64_t exp_s) {
+  jwt_t* raw = nullptr;
+  jwt_new(&raw);
+  std::unique_ptr<jwt_t, void (*)(jwt_t*)> jwt{raw, jwt_free};
+  if (!kid.empty()) jwt_add_header(jwt.get(), "kid", kid.c_str());
+  jwt_add_grant(jwt.get(), "sub", "u1");
+  jwt_add_grant(jwt.get(), "iss", "puzzle");
+  jwt_add_grant(jwt.get(), "aud", "puzzle-clients");
+  jwt_add_grant_int(jwt.get(), "exp", exp_s);
+  jwt_set_alg(jwt.get(), JWT_ALG_HS256, reinterpret_cast<const unsigned char*>(secret.data()),
+              static_cast<int>(secret.size()));
+  char* encoded = jwt_encode_str(jwt.get());
+  std::string token = encoded;
+  free(encoded);
+  return token;
+}
+
+} // namespace
+
+TEST(TokenRotation, SigningKeyGoesIntoTheHeader) {
+  token_service tokens{rotated({{"k1", old_secret}, {"k2", new_secret}}, "k2"), fixed(t0_ms)};
+  EXPECT_EQ(tokens.signing_key_id(), "k2");
+  auto t = tokens.issue_guest("Ada");
+  auto header = nlohmann::json::parse(b64url_decode(split_token(t.value).at(0)));
+  EXPECT_EQ(header.at("kid"), "k2");
+  EXPECT_EQ(header.at("alg"), "HS256");
+  EXPECT_TRUE(tokens.verify(t.value));
+}
+
+TEST(TokenRotation, TokenOfAnOldAcceptedKeyStillVerifies) {
+  token_service before{rotated({{"k1", old_secret}}, "k1"), fixed(t0_ms)};
+  auto old_token = before.issue_guest("Ada");
+  token_service after{rotated({{"k1", old_secret}, {"k2", new_secret}}, "k2"), fixed(t0_ms)};
+  auto user = after.verify(old_token.value);
+  ASSERT_TRUE(user) << puzzle::message_of(user.error());
+  EXPECT_EQ(user->user_id, old_token.user_id);
+  // Once k1 is dropped, its tokens are refused.
+  token_service later{rotated({{"k2", new_secret}}, "k2"), fixed(t0_ms)};
+  EXPECT_EQ(reason(later.verify(old_token.value)), "invalid token key id");
+}
+
+TEST(TokenRotation, UnknownKidIsRefusedEvenWithAKnownSecret) {
+  token_service tokens{rotated({{"k1", old_secret}}, "k1"), fixed(t0_ms)};
+  EXPECT_TRUE(tokens.verify(sign_with_kid("k1", old_secret, t0_s + 60)));
+  EXPECT_EQ(reason(tokens.verify(sign_with_kid("k9", old_secret, t0_s + 60))),
+            "invalid token key id");
+}
+
+TEST(TokenRotation, KidNamesTheKeyThatMustMatch) {
+  // Signed with k1's secret but claiming k2: checked with k2, so refused.
+  token_service tokens{rotated({{"k1", old_secret}, {"k2", new_secret}}, "k1"), fixed(t0_ms)};
+  EXPECT_EQ(reason(tokens.verify(sign_with_kid("k2", old_secret, t0_s + 60))),
+            "invalid token (malformed or bad signature)");
+}
+
+TEST(TokenRotation, TokenWithoutKidUsesTheDefaultKeyOnly) {
+  token_service with_default{settings(old_secret), fixed(t0_ms)};
+  EXPECT_TRUE(with_default.verify(sign_with_kid("", old_secret, t0_s + 60)));
+  token_service without_default{rotated({{"k1", old_secret}}, "k1"), fixed(t0_ms)};
+  EXPECT_EQ(reason(without_default.verify(sign_with_kid("", old_secret, t0_s + 60))),
+            "invalid token key id");
+}
+
+TEST(TokenRotation, UnknownSigningKeyThrows) {
+  EXPECT_THROW((token_service{rotated({{"k1", old_secret}}, "k2")}), std::invalid_argument);
+}
+
+TEST(TokenRoles, RoundTrip) {
+  using puzzle::user_role;
+  token_service tokens{settings(), fixed(t0_ms)};
+  auto bits = static_cast<uint8_t>(static_cast<uint8_t>(user_role::owner)
+                                   | static_cast<uint8_t>(user_role::admin));
+  auto t = tokens.issue("u-42", "ada", bits);
+  EXPECT_EQ(claims_of(t.value).at("roles"), nlohmann::json::array({"player", "owner", "admin"}));
+  auto user = tokens.verify(t.value);
+  ASSERT_TRUE(user);
+  EXPECT_EQ(user->user_id, "u-42");
+  EXPECT_TRUE(user->has_role(user_role::player));
+  EXPECT_TRUE(user->has_role(user_role::owner));
+  EXPECT_TRUE(user->has_role(user_role::admin));
+  EXPECT_FALSE(user->has_role(user_role::operator_));
+  auto op
+      = tokens.verify(tokens.issue("u-43", "op", static_cast<uint8_t>(user_role::operator_)).value);
+  ASSERT_TRUE(op);
+  EXPECT_TRUE(op->has_role(user_role::operator_));
+  EXPECT_FALSE(op->has_role(user_role::admin));
+}
+
+TEST(TokenRoles, GuestIsOnlyAPlayer) {
+  token_service tokens{settings(), fixed(t0_ms)};
+  auto user = tokens.verify(tokens.issue_guest("Ada").value);
+  ASSERT_TRUE(user);
+  EXPECT_EQ(user->roles, static_cast<uint8_t>(puzzle::user_role::player));
+}
+
+TEST(TokenRoles, MissingOrUnknownRolesMakeAPlayer) {
+  std::string secret = "0123456789abcdef0123456789abcdef";
+  token_service tokens{settings(secret), fixed(t0_ms)};
+  auto make = [&](const char* roles_json) {
+    jwt_t* raw = nullptr;
+    jwt_new(&raw);
+    std::unique_ptr<jwt_t, void (*)(jwt_t*)> jwt{raw, jwt_free};
+    jwt_add_grant(jwt.get(), "sub", "u1");
+    jwt_add_grant(jwt.get(), "iss", "puzzle");
+    jwt_add_grant(jwt.get(), "aud", "puzzle-clients");
+    jwt_add_grant_int(jwt.get(), "exp", t0_s + 60);
+    if (roles_json != nullptr) jwt_add_grants_json(jwt.get(), roles_json);
+    jwt_set_alg(jwt.get(), JWT_ALG_HS256, reinterpret_cast<const unsigned char*>(secret.data()),
+                static_cast<int>(secret.size()));
+    char* encoded = jwt_encode_str(jwt.get());
+    std::string token = encoded;
+    free(encoded);
+    return token;
+  };
+  auto player = static_cast<uint8_t>(puzzle::user_role::player);
+  for (auto roles :
+       {static_cast<const char*>(nullptr), R"({"roles":[]})", R"({"roles":["root","superuser"]})",
+        R"({"roles":"admin"})", R"({"roles":[1,true,null]})"}) {
+    auto user = tokens.verify(make(roles));
+    ASSERT_TRUE(user) << (roles ? roles : "none");
+    EXPECT_EQ(user->roles, player) << (roles ? roles : "none");
+  }
+  auto user = tokens.verify(make(R"({"roles":["ghost","admin"]})"));
+  ASSERT_TRUE(user);
+  EXPECT_EQ(user->roles, player | static_cast<uint8_t>(puzzle::user_role::admin));
+}
+
+TEST(TokenSkew, ConfiguredSkewMovesTheEdges) {
+  auto s = settings();
+  s.clock_skew = std::chrono::milliseconds{5'000};
+  token_service issuer{s, fixed(t0_ms)};
+  auto t = issuer.issue_guest("Ada");
+  auto exp_ms = (t0_s + 3600) * 1000;
+  EXPECT_TRUE((token_service{s, fixed(exp_ms + 4'999)}.verify(t.value)));
+  EXPECT_EQ(reason(token_service{s, fixed(exp_ms + 5'000)}.verify(t.value)), "token expired");
+  EXPECT_TRUE((token_service{s, fixed(t0_ms - 5'000)}.verify(t.value)));
+  EXPECT_EQ(reason(token_service{s, fixed(t0_ms - 6'000)}.verify(t.value)), "token not yet valid");
+  s.clock_skew = std::chrono::milliseconds{0};
+  EXPECT_TRUE((token_service{s, fixed(exp_ms - 1)}.verify(t.value)));
+  EXPECT_EQ(reason(token_service{s, fixed(exp_ms)}.verify(t.value)), "token expired");
+  EXPECT_EQ(reason(token_service{s, fixed(t0_ms - 1'000)}.verify(t.value)), "token not yet valid");
 }
