@@ -100,9 +100,10 @@ void join(self_ptr self, client_command cmd) {
 }
 
 void get_state(self_ptr self, const client_command& cmd) {
-  // Reading needs no join: it is what GET /api/sessions/{id} shows too.
+  // Reading needs no join: it is what GET /api/sessions/{id} shows too,
+  // private sessions hidden from who may not enter them.
   self->request(self->state.directory, self->state.options.request_timeout,
-                state_atom::value, cmd.session_id)
+                state_atom::value, cmd.session_id, self->state.identity)
       .then(
           [self, cmd](std::string& state) {
             reply(self, cmd, json(state));
@@ -278,6 +279,9 @@ client_behavior(self_ptr self, client_port_ptr port, directory_actor directory,
   init.port = std::move(port);
   init.directory = std::move(directory);
   init.identity = std::move(identity);
+  // An anonymous connection picks its own user id, so it holds no role at
+  // all: private sessions (which trust the user id) stay closed to it.
+  if (!authenticated) init.identity.roles = 0;
   init.authenticated = authenticated;
   init.options = options;
   auto now = self->clock().now();

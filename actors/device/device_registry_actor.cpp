@@ -209,7 +209,8 @@ bool unbound(self_ptr self, const std::string& device_id,
 using fail_fn = std::function<void(caf::error)>;
 using owned_fn = std::function<void(session_actor)>;
 
-/// Calls `ok` with the session when `requester` owns it; `fail` otherwise.
+/// Calls `ok` with the session when `requester` owns it or is an admin;
+/// `fail` otherwise.
 void with_owned_session(self_ptr self, const std::string& session_id,
                         const user_identity& requester, fail_fn fail,
                         owned_fn ok) {
@@ -224,11 +225,14 @@ void with_owned_session(self_ptr self, const std::string& session_id,
             self->request(session, timeout, summary_atom::value)
                 .then(
                     [requester, fail, ok, session](session_summary& s) {
-                      if (s.owner_id != requester.user_id)
+                      // Admins manage the devices of every session.
+                      if (s.owner_id != requester.user_id
+                          && !requester.has_role(user_role::admin))
                         return fail(make_error(errc::forbidden,
                                                "only the owner of session "
                                                    + s.session_id
-                                                   + " binds devices to it"));
+                                                   + " or an admin binds "
+                                                     "devices to it"));
                       ok(session);
                     },
                     [fail](caf::error& err) {

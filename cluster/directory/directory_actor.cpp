@@ -25,10 +25,15 @@ std::shared_ptr<spdlog::logger> log() {
   return logger;
 }
 
-session_actor activate(self_ptr self, session_state state) {
+session_actor activate(self_ptr self, session_state state,
+                       session_access access = {}) {
   auto id = state.session_id;
-  auto session = self->spawn(session_behavior, std::move(state),
-                             self->state.store, self->state.options.session);
+  auto session = state.is_public
+      ? self->spawn(session_behavior, std::move(state), self->state.store,
+                    self->state.options.session)
+      : self->spawn(private_session_behavior, std::move(state),
+                    std::move(access), self->state.store,
+                    self->state.options.session);
   self->monitor(session);
   self->state.live.emplace(id, session);
   log()->debug("event=activated session={}", id);
@@ -57,8 +62,24 @@ void ensure_active(self_ptr self, const std::string& id,
   };
   self->request(st.store, st.options.store_timeout, load_atom::value, id)
       .then(
-          [self, finish](session_state& loaded) {
-            finish(activate(self, std::move(loaded)));
+          [self, finish, id](session_state& loaded) {
+            if (loaded.is_public) {
+              finish(activate(self, std::move(loaded)));
+              return;
+            }
+            // A private session starts knowing who may enter it.
+            auto access_store
+                = caf::actor_cast<access_store_actor>(self->state.store);
+            self->request(access_store, self->state.options.store_timeout,
+                          load_atom::value, invite_atom::value, id)
+                .then(
+                    [self, finish,
+                     stored = std::move(loaded)](session_access& access) {
+                      finish(activate(self, stored, std::move(access)));
+                    },
+                    [finish](caf::error& err) {
+                      finish(std::move(err));
+                    });
           },
           [finish](caf::error& err) {
             finish(std::move(err));
@@ -132,15 +153,33 @@ directory_actor::behavior_type directory(self_ptr self, store_actor store,
         state.created_at = util::now_ms();
         auto summary = summarize(state);
         auto rp = self->make_response_promise<session_summary>();
-        // Answer only once the session is durable: a 201 must survive a crash.
+        session_access access;
+        if (!state.is_public) access.invite_code = new_invite_code();
+        auto done = [self, rp, state, summary, access]() mutable {
+          activate(self, std::move(state), std::move(access));
+          log()->info("event=created session={} pieces={}", summary.session_id,
+                      summary.piece_count);
+          rp.deliver(summary);
+        };
+        // Answer only once the session (and the invite of a private one) is
+        // durable: a 201 must survive a crash.
         self->request(st.store, st.options.store_timeout, put_atom::value,
                       state)
             .then(
-                [self, rp, state, summary](bool) mutable {
-                  activate(self, std::move(state));
-                  log()->info("event=created session={} pieces={}",
-                              summary.session_id, summary.piece_count);
-                  rp.deliver(summary);
+                [self, rp, done, id = state.session_id,
+                 code = access.invite_code](bool) mutable {
+                  if (code.empty()) return done();
+                  auto access_store
+                      = caf::actor_cast<access_store_actor>(self->state.store);
+                  self->request(access_store, self->state.options.store_timeout,
+                                put_atom::value, invite_atom::value, id, code)
+                      .then(
+                          [done](bool) mutable {
+                            done();
+                          },
+                          [rp](caf::error& err) mutable {
+                            rp.deliver(err);
+                          });
                 },
                 [rp](caf::error& err) mutable {
                   rp.deliver(err);
@@ -202,6 +241,57 @@ directory_actor::behavior_type directory(self_ptr self, store_actor store,
         });
         return rp;
       },
+      [self](state_atom, std::string& id,
+             user_identity& who) -> caf::result<std::string> {
+        auto rp = self->make_response_promise<std::string>();
+        with_session(self, id, rp,
+                     [self, rp, who](session_actor& session) mutable {
+                       self->request(session, self->state.options.store_timeout,
+                                     state_atom::value, who)
+                           .then(
+                               [rp](std::string& json) mutable {
+                                 rp.deliver(json);
+                               },
+                               [rp](caf::error& err) mutable {
+                                 rp.deliver(err);
+                               });
+                     });
+        return rp;
+      },
+      [self](invite_atom, std::string& id,
+             user_identity& who) -> caf::result<std::string> {
+        auto rp = self->make_response_promise<std::string>();
+        with_session(self, id, rp,
+                     [self, rp, who](session_actor& session) mutable {
+                       self->request(session, self->state.options.store_timeout,
+                                     invite_atom::value, who)
+                           .then(
+                               [rp](std::string& code) mutable {
+                                 rp.deliver(code);
+                               },
+                               [rp](caf::error& err) mutable {
+                                 rp.deliver(err);
+                               });
+                     });
+        return rp;
+      },
+      [self](invite_atom, std::string& id, user_identity& who,
+             std::string& code) -> caf::result<bool> {
+        auto rp = self->make_response_promise<bool>();
+        with_session(self, id, rp,
+                     [self, rp, who, code](session_actor& session) mutable {
+                       self->request(session, self->state.options.store_timeout,
+                                     invite_atom::value, who, code)
+                           .then(
+                               [rp](bool ok) mutable {
+                                 rp.deliver(ok);
+                               },
+                               [rp](caf::error& err) mutable {
+                                 rp.deliver(err);
+                               });
+                     });
+        return rp;
+      },
       [self](delete_atom, std::string& id, std::string& requester,
              bool is_admin) -> caf::result<bool> {
         auto rp = self->make_response_promise<bool>();
@@ -244,6 +334,31 @@ directory_actor::behavior_type directory(self_ptr self, store_actor store,
       },
       [self](stats_atom) {
         return static_cast<int32_t>(self->state.live.size());
+      },
+      [self](list_atom, state_atom) -> caf::result<std::vector<std::string>> {
+        using states = std::vector<std::string>;
+        auto rp = self->make_response_promise<states>();
+        auto result = std::make_shared<states>();
+        auto pending = std::make_shared<size_t>(self->state.live.size());
+        if (*pending == 0) return states{};
+        for (auto& [id, session] : self->state.live) {
+          // A session that does not answer (busy, ending) is left out
+          // rather than failing the whole listing.
+          auto done = [rp, result, pending](std::string* state) mutable {
+            if (state != nullptr) result->push_back(std::move(*state));
+            if (--*pending == 0) rp.deliver(std::move(*result));
+          };
+          self->request(session, self->state.options.store_timeout,
+                        state_atom::value)
+              .then(
+                  [done](std::string& state) mutable {
+                    done(&state);
+                  },
+                  [done](caf::error&) mutable {
+                    done(nullptr);
+                  });
+        }
+        return rp;
       },
   };
 }

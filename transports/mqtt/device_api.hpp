@@ -31,16 +31,17 @@ struct device_api_context {
 /// Registers:
 ///
 /// - `POST /api/sessions/{id}/devices {deviceId}` (Bearer token, the
-///   session's owner only) -> 201 and the device (200 when it was bound to
-///   this session already) with `Location`; 400 `INVALID_ARGUMENT` for a bad
-///   device id, 403 `FORBIDDEN`, 404 `SESSION_NOT_FOUND`, 409 `CONFLICT` when
-///   the device is bound to another session.
+///   session's owner or an admin) -> 201 and the device (200 when it was
+///   bound to this session already) with `Location`; 400
+///   `INVALID_ARGUMENT` for a bad device id, 403 `FORBIDDEN`, 404
+///   `SESSION_NOT_FOUND`, 409 `CONFLICT` when the device is bound to another
+///   session.
 /// - `GET /api/sessions/{id}/devices` -> the devices bound to the session.
-/// - `DELETE /api/sessions/{id}/devices/{deviceId}` (owner) -> 204; 404
-///   when that device is not bound to the session.
+/// - `DELETE /api/sessions/{id}/devices/{deviceId}` (owner, admin) -> 204;
+///   404 when that device is not bound to the session.
 /// - `POST /api/sessions/{id}/devices/{deviceId}/commands {command, ...}`
-///   (owner) -> 202: published on `iot/{deviceId}/command` with `sessionId`,
-///   `issuedBy` and `issuedAt` added; 503 while MQTT is off.
+///   (owner, admin) -> 202: published on `iot/{deviceId}/command` with
+///   `sessionId`, `issuedBy` and `issuedAt` added; 503 while MQTT is off.
 /// - `GET /api/devices` -> `{mqtt: {...state and counters...}, devices:
 ///   [...]}`: every device the node knows (a placeholder of the operators'
 ///   API: it moves under the operator role when roles arrive).

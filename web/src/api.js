@@ -145,8 +145,15 @@ export async function listSessions() {
   return asList(await request('GET', '/api/sessions'), 'sessions', 'items');
 }
 
-export async function getSession(id) {
-  return request('GET', `/api/sessions/${encodeURIComponent(id)}`);
+/** A session's state; with a token, a private one this user may see. */
+export async function getSession(id, token) {
+  return request('GET', `/api/sessions/${encodeURIComponent(id)}`, { token });
+}
+
+/** Lets this user into a private session with the code of its invite link. */
+export async function redeemInvite(id, code) {
+  return request('POST', `/api/sessions/${encodeURIComponent(id)}/invite`,
+    { body: { code }, token: await auth.token() });
 }
 
 /** The devices bound to a session (docs/mqtt.md), an array. */

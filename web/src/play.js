@@ -11,7 +11,7 @@
 // reconnect the page joins again and takes the state it gets as the new
 // baseline, so nothing missed stays missing.
 
-import { auth } from './api.js';
+import { auth, getSession } from './api.js';
 import { hubError } from './hub.js';
 import { Call } from './call.js';
 import { Celebration } from './celebration.js';
@@ -248,6 +248,13 @@ export class PuzzleView {
       if (code === 'SESSION_NOT_FOUND') {
         this.fatal = true;
         this.setPaused(true, 'This puzzle does not exist (any more).');
+        toast(describeError(code, message), { kind: 'error' });
+        return;
+      }
+      if (code === 'FORBIDDEN') {
+        // A private puzzle: retrying cannot help without its invite link.
+        this.fatal = true;
+        this.setPaused(true, 'This puzzle is private: open it with its invite link.');
         toast(describeError(code, message), { kind: 'error' });
         return;
       }
@@ -839,7 +846,17 @@ export class PuzzleView {
   }
 
   async share() {
-    const url = `${location.origin}/?session=${encodeURIComponent(this.sessionId)}`;
+    let url = `${location.origin}/?session=${encodeURIComponent(this.sessionId)}`;
+    if (this.state?.isPublic === false) {
+      // A private puzzle is shared with its invite link, which the node
+      // shows to the owner and admins only; others share the plain link.
+      try {
+        const own = await getSession(this.sessionId, await auth.token());
+        if (own?.inviteUrl) url = `${location.origin}${own.inviteUrl}`;
+      } catch {
+        // The plain link still works for whoever was let in already.
+      }
+    }
     if (navigator.share && matchMedia('(pointer: coarse)').matches) {
       try {
         await navigator.share({ title: this.state?.name ?? 'Puzzle', url });

@@ -30,7 +30,7 @@ create_request make_request(int32_t rows, int32_t cols) {
   req.rows = rows;
   req.cols = cols;
   req.rotation = false;
-  req.is_public = false;
+  req.is_public = true;
   req.owner = user_identity{"u-owner", "Owner"};
   return req;
 }
@@ -99,7 +99,7 @@ TEST_F(DirectoryActor, CreateAnswersOnlyOnceTheSessionIsStored) {
   EXPECT_TRUE(util::is_uuid(summary.session_id)) << summary.session_id;
   EXPECT_EQ(summary.name, "Sunset 🌅");
   EXPECT_EQ(summary.owner_id, "u-owner");
-  EXPECT_FALSE(summary.is_public);
+  EXPECT_TRUE(summary.is_public);
   EXPECT_EQ(summary.rows, 3);
   EXPECT_EQ(summary.cols, 4);
   EXPECT_EQ(summary.piece_count, 12);
@@ -249,6 +249,124 @@ TEST_F(DirectoryActor, ASessionThatDiesIsForgotten) {
   ASSERT_TRUE(again);
   EXPECT_NE(*again, *session);
   EXPECT_EQ(store_data->loads, 2u);
+}
+
+// -- private sessions ---------------------------------------------------------
+
+constexpr uint8_t player_bits = static_cast<uint8_t>(user_role::player);
+constexpr uint8_t admin_bits
+    = static_cast<uint8_t>(player_bits | static_cast<uint8_t>(user_role::admin));
+
+class PrivateSession : public DirectoryActor {
+protected:
+  PrivateSession() : carol(sys) {
+    auto req = make_request(2, 3);
+    req.is_public = false;
+    auto created = ask<session_summary>(alice, directory, create_atom::value, req);
+    EXPECT_TRUE(created) << message_of(created.error());
+    if (created) id = created->session_id;
+  }
+
+  caf::expected<std::string> join_as(caf::scoped_actor& who, const user_identity& user) {
+    auto session = lookup(who, id);
+    if (!session) return session.error();
+    return ask<std::string>(who, *session, join_atom::value, user,
+                            caf::actor_cast<client_events_actor>(who));
+  }
+
+  const user_identity owner{"u-owner", "Owner", player_bits};
+  const user_identity bob_user{"u-bob", "Bob", player_bits};
+  const user_identity carol_user{"u-carol", "Carol", player_bits};
+  const user_identity admin{"u-admin", "Admin", admin_bits};
+  caf::scoped_actor carol;
+  std::string id;
+};
+
+TEST_F(PrivateSession, CreationStoresAFreshInviteCode) {
+  ASSERT_EQ(store_data->access.count(id), 1u);
+  auto& code = store_data->access[id].invite_code;
+  EXPECT_EQ(code.size(), 32u);
+  EXPECT_TRUE(store_data->access[id].allowed.empty());
+  auto seen = ask<std::string>(alice, directory, invite_atom::value, id, owner);
+  ASSERT_TRUE(seen) << message_of(seen.error());
+  EXPECT_EQ(*seen, code);
+  auto by_admin = ask<std::string>(alice, directory, invite_atom::value, id, admin);
+  ASSERT_TRUE(by_admin);
+  EXPECT_EQ(*by_admin, code);
+  auto by_bob = ask<std::string>(bob, directory, invite_atom::value, id, bob_user);
+  ASSERT_FALSE(by_bob);
+  EXPECT_EQ(code_of(by_bob.error()), errc::forbidden);
+}
+
+TEST_F(PrivateSession, OnlyTheOwnerAndAdminsEnterWithoutAnInvite) {
+  auto refused = join_as(bob, bob_user);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(code_of(refused.error()), errc::forbidden);
+  // An anonymous connection claiming the owner's id has no roles.
+  auto spoofed = join_as(carol, user_identity{"u-owner", "Owner", 0});
+  ASSERT_FALSE(spoofed);
+  EXPECT_EQ(code_of(spoofed.error()), errc::forbidden);
+  EXPECT_TRUE(join_as(alice, owner)) << "the owner enters";
+  EXPECT_TRUE(join_as(carol, admin)) << "an admin enters";
+}
+
+TEST_F(PrivateSession, StateIsHiddenFromOthersAndCarriesTheInviteForTheOwner) {
+  auto hidden = ask<std::string>(bob, directory, state_atom::value, id, bob_user);
+  ASSERT_FALSE(hidden);
+  EXPECT_EQ(code_of(hidden.error()), errc::session_not_found);
+  auto own = ask<std::string>(alice, directory, state_atom::value, id, owner);
+  ASSERT_TRUE(own) << message_of(own.error());
+  auto state = json::parse(*own);
+  EXPECT_EQ(state["isPublic"], false);
+  EXPECT_EQ(state["inviteCode"], store_data->access[id].invite_code);
+  EXPECT_EQ(state["inviteUrl"],
+            "/?session=" + id + "&invite=" + store_data->access[id].invite_code);
+}
+
+TEST_F(PrivateSession, RedeemingTheInviteLetsAUserInAndIsStored) {
+  auto code = store_data->access[id].invite_code;
+  auto wrong = code;
+  wrong.back() = wrong.back() == '0' ? '1' : '0';
+  auto denied = ask<bool>(bob, directory, invite_atom::value, id, bob_user, wrong);
+  ASSERT_FALSE(denied);
+  EXPECT_EQ(code_of(denied.error()), errc::forbidden);
+  auto anonymous
+      = ask<bool>(bob, directory, invite_atom::value, id, user_identity{"u-bob", "Bob", 0}, code);
+  ASSERT_FALSE(anonymous);
+  EXPECT_EQ(code_of(anonymous.error()), errc::forbidden);
+  EXPECT_TRUE(store_data->access[id].allowed.empty());
+  auto granted = ask<bool>(bob, directory, invite_atom::value, id, bob_user, code);
+  ASSERT_TRUE(granted) << message_of(granted.error());
+  EXPECT_EQ(store_data->access[id].allowed, std::vector<std::string>{"u-bob"});
+  auto joined = join_as(bob, bob_user);
+  ASSERT_TRUE(joined) << message_of(joined.error());
+  EXPECT_FALSE(json::parse(*joined).contains("inviteCode"));
+  auto state = ask<std::string>(bob, directory, state_atom::value, id, bob_user);
+  ASSERT_TRUE(state);
+  EXPECT_FALSE(json::parse(*state).contains("inviteCode"));
+  auto still_out = join_as(carol, carol_user);
+  ASSERT_FALSE(still_out);
+  EXPECT_EQ(code_of(still_out.error()), errc::forbidden);
+}
+
+TEST_F(PrivateSession, AReactivatedSessionRemembersWhoWasLetIn) {
+  auto code = store_data->access[id].invite_code;
+  ASSERT_TRUE(ask<bool>(bob, directory, invite_atom::value, id, bob_user, code));
+  auto session = lookup(alice, id);
+  ASSERT_TRUE(session);
+  caf::anon_send_exit(*session, caf::exit_reason::kill);
+  sched.run();
+  EXPECT_EQ(live_sessions(), 0);
+  auto loads = store_data->loads;
+  auto joined = join_as(bob, bob_user);
+  ASSERT_TRUE(joined) << message_of(joined.error());
+  EXPECT_EQ(store_data->loads, loads + 1);
+  auto refused = join_as(carol, carol_user);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(code_of(refused.error()), errc::forbidden);
+  auto seen = ask<std::string>(alice, directory, invite_atom::value, id, owner);
+  ASSERT_TRUE(seen);
+  EXPECT_EQ(*seen, code);
 }
 
 } // namespace

@@ -55,6 +55,8 @@ namespace puzzle::test_support {
 struct memory_store_data {
   std::map<std::string, session_state> sessions;
   std::map<std::string, image_record> images;
+  /// Private sessions' invite codes and the users let in.
+  std::map<std::string, session_access> access;
   uint32_t chat_history = 100;
 
   /// Writes (put, save, join, chat, delete) are applied at once but their
@@ -74,8 +76,13 @@ struct memory_store_data {
   std::vector<drop_record> drops; ///< Every save, in arrival order.
 };
 
-/// The store's interface plus `flush_atom`: deliver every held reply.
-using memory_store_actor = store_actor::extend<caf::reacts_to<flush_atom>>;
+/// The store's interface plus `flush_atom` (deliver every held reply) and
+/// the access messages of private sessions (`access_store_actor`).
+using memory_store_actor = store_actor::extend<
+    caf::reacts_to<flush_atom>,
+    caf::replies_to<put_atom, invite_atom, std::string, std::string>::with<bool>,
+    caf::replies_to<join_atom, invite_atom, std::string, std::string>::with<bool>,
+    caf::replies_to<load_atom, invite_atom, std::string>::with<session_access>>;
 
 /// A `store_actor` keeping sessions in `data`; replies `true` to writes (at
 /// once, or on `flush_atom` while `hold_writes` is set).
@@ -203,6 +210,22 @@ inline memory_store_actor::behavior_type memory_store(memory_store_actor::pointe
         if (part == image_part::thumbnail)
           return image_file{i->second.info.thumbnail_content_type, i->second.thumbnail.str()};
         return image_file{i->second.info.content_type, i->second.original.str()};
+      },
+      [data, answer](put_atom, invite_atom, std::string& id,
+                     std::string& code) -> caf::result<bool> {
+        data->access[id].invite_code = code;
+        return answer(true);
+      },
+      [data, answer](join_atom, invite_atom, std::string& id,
+                     std::string& user) -> caf::result<bool> {
+        auto& allowed = data->access[id].allowed;
+        if (std::find(allowed.begin(), allowed.end(), user) == allowed.end())
+          allowed.push_back(user);
+        return answer(true);
+      },
+      [data](load_atom, invite_atom, std::string& id) {
+        auto i = data->access.find(id);
+        return i == data->access.end() ? session_access{} : i->second;
       },
       [data](flush_atom) {
         auto held = std::move(data->held);

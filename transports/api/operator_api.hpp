@@ -1,0 +1,66 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include <caf/fwd.hpp>
+
+#include "actors/directory_interface.hpp"
+#include "config/settings.hpp"
+#include "transports/auth/token_service.hpp"
+#include "transports/http/router.hpp"
+
+/// The operator API (contract section 8): `/api/cluster/...` for tokens with
+/// the `operator` role, and the operators' console at `/console`, whose
+/// data comes only from that API. On a single node "the cluster" is this
+/// node; the cluster work adds the other members and the actions here.
+namespace puzzle::transports::api {
+
+/// What the operator handlers read. References must outlive the server.
+struct operator_context {
+  caf::actor_system& system;
+  directory_actor directory;
+  auth::token_service& tokens;
+  const config::settings& settings;
+  /// This node's id (stable for the life of the process).
+  std::string node_id;
+  /// Milliseconds since the epoch when this process started: a restarted
+  /// node keeps its address but gets a new incarnation.
+  int64_t incarnation = 0;
+  /// `host:port` the node answers on (known once the server listens).
+  std::function<std::string()> address{};
+  std::chrono::system_clock::time_point started_at
+      = std::chrono::system_clock::now();
+  /// Open sockets of the node, every transport included.
+  std::function<std::size_t()> open_connections{};
+  /// How long a handler waits for an actor before answering 503.
+  std::chrono::milliseconds ask_timeout{5'000};
+};
+
+/// Whether a verified identity may use the operator API.
+inline bool may_operate(const user_identity& user) noexcept {
+  return user.has_role(user_role::operator_);
+}
+
+/// Registers:
+///
+/// - `GET /api/cluster/nodes` -> `[{id, incarnation, address, state: "up",
+///   startedAt, uptime, uptimeSeconds, load: {connections, sessions}}]`;
+/// - `GET /api/cluster/sessions` -> sessions in memory on this node:
+///   `[{id, node, name, ownerId, isPublic, version, pieceCount,
+///   completedPieces, participants: [{userId, username, online}],
+///   participantsOnline}]`, ordered by id.
+///
+/// Both need `Authorization: Bearer` (401 `UNAUTHORIZED` with
+/// `WWW-Authenticate: Bearer`) with the `operator` role (403 `FORBIDDEN`),
+/// and answer with `Cache-Control: no-store`.
+///
+/// - `GET /console`, `GET /console/console.js`, `GET /console/console.css`:
+///   the console page (no data in it; its script reads the API above with
+///   the operator's token, which the page keeps in `sessionStorage`).
+void register_operator_api(http::router& routes, operator_context ctx);
+
+} // namespace puzzle::transports::api
