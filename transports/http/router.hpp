@@ -7,12 +7,14 @@
 #include <string_view>
 #include <vector>
 
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/verb.hpp>
 
 #include "transports/http/http_util.hpp"
 
 namespace puzzle::transports::http {
+
+/// A client socket, plain or TLS (transports/http/net_stream.hpp).
+class net_stream;
 
 /// Sends the response for one request; call exactly once, from any thread
 /// (it posts to the connection's strand). A second call is ignored; a
@@ -47,8 +49,7 @@ struct route_options {
 /// Takes over a connection whose GET request asked for a WebSocket upgrade
 /// on this path; called on the connection's strand/executor. The HTTP layer
 /// forgets the socket (and its timeouts) once this is called.
-using upgrade_handler
-    = std::function<void(boost::beast::tcp_stream&&, request&&)>;
+using upgrade_handler = std::function<void(net_stream&&, request&&)>;
 
 /// Maps method and path to handlers.
 ///

@@ -5,23 +5,28 @@
 #include <limits>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <unordered_map>
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
 #include "config/logging.hpp"
+#include "transports/http/net_stream.hpp"
 
 namespace puzzle::transports::http {
 
@@ -77,11 +82,134 @@ namespace detail {
 
 class http_session;
 
+/// Open sockets per client address (`http.max-connections-per-address`).
+/// Entries exist only while their address has a socket open, so the table
+/// is never larger than the number of open sockets.
+class address_table {
+public:
+  explicit address_table(uint32_t limit) : limit_(limit) {
+    // nop
+  }
+
+  /// Counts one more socket of `address`; false (and nothing counted) when
+  /// the address already has `limit` open.
+  bool claim(const std::string& address) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto& n = open_[address];
+    if (n >= limit_) {
+      if (n == 0) open_.erase(address);
+      return false;
+    }
+    ++n;
+    return true;
+  }
+
+  void release(const std::string& address) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto i = open_.find(address);
+    if (i == open_.end()) return;
+    if (--i->second == 0) open_.erase(i);
+  }
+
+  std::size_t open_from(const std::string& address) const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto i = open_.find(address);
+    return i == open_.end() ? 0 : i->second;
+  }
+
+  uint32_t limit() const noexcept {
+    return limit_;
+  }
+
+private:
+  uint32_t limit_;
+  mutable std::mutex mtx_;
+  std::unordered_map<std::string, std::size_t> open_;
+};
+
+/// One accepted socket's place in the address table, released when the
+/// last copy of the socket's executor goes, i.e. when the socket is gone,
+/// whichever endpoint (HTTP or an upgrade handler) owned it last.
+struct address_slot {
+  explicit address_slot(std::shared_ptr<address_table> t)
+      : table(std::move(t)) {
+    // nop
+  }
+
+  ~address_slot() {
+    if (claimed) table->release(address);
+  }
+
+  address_slot(const address_slot&) = delete;
+  address_slot& operator=(const address_slot&) = delete;
+
+  std::shared_ptr<address_table> table;
+  std::string address;
+  bool claimed = false;
+};
+
+/// Forwards everything to `Inner` (the connection's strand) and carries the
+/// socket's address slot. Sockets, their timers and WebSocket streams all
+/// keep copies of their executor, so the slot lives exactly as long as the
+/// connection without any endpoint knowing about it; the executor type
+/// they see stays `any_io_executor`.
+template<class Inner>
+class counted_executor {
+public:
+  counted_executor(Inner inner, std::shared_ptr<address_slot> slot) noexcept
+      : inner_(std::move(inner)), slot_(std::move(slot)) {
+    // nop
+  }
+
+  template<class Property>
+  auto query(const Property& p) const
+      noexcept(noexcept(net::query(std::declval<const Inner&>(), p)))
+          -> decltype(net::query(std::declval<const Inner&>(), p)) {
+    return net::query(inner_, p);
+  }
+
+  template<class Property>
+  auto require(const Property& p) const -> counted_executor<
+      std::decay_t<decltype(net::require(std::declval<const Inner&>(), p))>> {
+    return {net::require(inner_, p), slot_};
+  }
+
+  template<class Property>
+  auto prefer(const Property& p) const -> counted_executor<
+      std::decay_t<decltype(net::prefer(std::declval<const Inner&>(), p))>> {
+    return {net::prefer(inner_, p), slot_};
+  }
+
+  template<class F>
+  void execute(F&& f) const {
+    inner_.execute(std::forward<F>(f));
+  }
+
+  friend bool operator==(const counted_executor& a,
+                         const counted_executor& b) noexcept {
+    return a.inner_ == b.inner_ && a.slot_ == b.slot_;
+  }
+
+  friend bool operator!=(const counted_executor& a,
+                         const counted_executor& b) noexcept {
+    return !(a == b);
+  }
+
+private:
+  template<class>
+  friend class counted_executor;
+
+  Inner inner_;
+  std::shared_ptr<address_slot> slot_;
+};
+
 /// What every connection of one server shares. Connections hold it by
 /// `shared_ptr`, so the I/O context outlives every socket on it.
 struct server_core {
   server_core(const config::http_settings& cfg, std::shared_ptr<router> r)
-      : settings(cfg), routes(std::move(r)), log(make_logger()) {
+      : settings(cfg), routes(std::move(r)), log(make_logger()),
+        addresses(
+            std::make_shared<address_table>(cfg.max_connections_per_address)) {
     // nop
   }
 
@@ -113,6 +241,12 @@ struct server_core {
   config::http_settings settings;
   std::shared_ptr<router> routes;
   std::shared_ptr<spdlog::logger> log;
+  /// Held apart from the core: address slots live in executors, which may
+  /// outlive the core (sockets of upgrade handlers).
+  std::shared_ptr<address_table> addresses;
+  /// Refusals by address since the last log line (logged once a second).
+  std::atomic<uint64_t> address_refusals{0};
+  std::atomic<int64_t> address_refusal_logged{0};
   net::io_context ioc;
   std::atomic<std::size_t> http_connections{0};
   std::atomic<std::size_t> refusing{0};
@@ -120,6 +254,8 @@ struct server_core {
   std::function<std::size_t()> upgraded_count;
   std::shared_ptr<rate_limit_gate> gate;
   std::function<std::string(const request&)> user_of;
+  /// Set when the server speaks TLS only (`http.tls-cert`).
+  std::shared_ptr<net::ssl::context> tls;
   std::mutex mtx;
   uint64_t next_id = 1;
   std::unordered_map<uint64_t, std::weak_ptr<http_session>> sessions;
@@ -132,9 +268,10 @@ public:
   enum class mode { serve, refuse };
 
   http_session(std::shared_ptr<server_core> core, tcp::socket&& socket, mode m)
-      : core_(std::move(core)), stream_(std::move(socket)), mode_(m) {
+      : core_(std::move(core)), stream_(std::move(socket), core_->tls.get()),
+        mode_(m) {
     error_code ec;
-    auto peer = stream_.socket().remote_endpoint(ec);
+    auto peer = tcp_socket().remote_endpoint(ec);
     if (!ec) remote_address_ = peer.address().to_string();
     if (mode_ == mode::serve)
       ++core_->http_connections;
@@ -148,10 +285,11 @@ public:
 
   void run() {
     id_ = core_->add(shared_from_this());
-    // The first request must arrive whole within request_timeout.
+    // The TLS handshake and then the first request must arrive whole within
+    // request_timeout: a client that never finishes either is cut off.
     net::dispatch(
         stream_.get_executor(),
-        beast::bind_front_handler(&http_session::do_read, shared_from_this()));
+        beast::bind_front_handler(&http_session::start, shared_from_this()));
   }
 
   /// Posts an answer to the strand; drops it once the server stopped.
@@ -172,7 +310,7 @@ public:
   /// Closes the socket; only while no I/O thread runs (server::stop).
   void close_socket() {
     error_code ec;
-    stream_.socket().close(ec);
+    tcp_socket().close(ec);
   }
 
 private:
@@ -193,6 +331,29 @@ private:
     if (id_ != 0) core_->remove(id_);
   }
 
+  tcp::socket& tcp_socket() {
+    return stream_.next_layer().socket();
+  }
+
+  void start() {
+    if (!stream_.is_tls()) return do_read();
+    stream_.next_layer().expires_after(core_->settings.request_timeout);
+    stream_.async_handshake(beast::bind_front_handler(
+        &http_session::on_handshake, shared_from_this()));
+  }
+
+  void on_handshake(error_code ec) {
+    // A failed handshake (plain HTTP on the TLS port, an unknown CA, a
+    // client that stopped) is the client's problem: debug level only.
+    if (ec) {
+      core_->log->debug("event=tls_handshake_failed reason={}", ec.message());
+      error_code ignored;
+      tcp_socket().close(ignored);
+      return;
+    }
+    do_read();
+  }
+
   void fail(const error_code& ec, const char* what) {
     if (is_benign(ec))
       core_->log->debug("event=http_close what={} reason={}", what,
@@ -201,14 +362,14 @@ private:
       core_->log->info("event=http_error what={} reason={}", what,
                        ec.message());
     error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    tcp_socket().shutdown(tcp::socket::shutdown_both, ignored);
   }
 
   // -- reading ---------------------------------------------------------------
 
   /// Waits for the first bytes of the next request for at most idle_timeout.
   void do_wait() {
-    stream_.expires_after(core_->settings.idle_timeout);
+    stream_.next_layer().expires_after(core_->settings.idle_timeout);
     stream_.async_read_some(
         buffer_.prepare(read_chunk),
         beast::bind_front_handler(&http_session::on_wait, shared_from_this()));
@@ -230,7 +391,7 @@ private:
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     body_limit_ = core_->settings.body_limit;
     body_limit_key_ = body_limit_key;
-    stream_.expires_after(core_->settings.request_timeout);
+    stream_.next_layer().expires_after(core_->settings.request_timeout);
     bhttp::async_read_header(stream_, buffer_, *parser_,
                              beast::bind_front_handler(&http_session::on_header,
                                                        shared_from_this()));
@@ -440,7 +601,7 @@ private:
   /// Gives the socket to a WebSocket endpoint. A client waits for the 101
   /// answer before it sends frames, so `buffer_` holds nothing of theirs.
   void hand_over(const upgrade_handler& h, request&& req) {
-    stream_.expires_never();
+    stream_.next_layer().expires_never();
     release_slot();
     try {
       h(std::move(stream_), std::move(req));
@@ -494,7 +655,7 @@ private:
   void write(response&& res, bool close) {
     res_ = std::move(res);
     decorate(res_, close);
-    stream_.expires_after(core_->settings.request_timeout);
+    stream_.next_layer().expires_after(core_->settings.request_timeout);
     bhttp::async_write(stream_, res_,
                        beast::bind_front_handler(&http_session::on_write,
                                                  shared_from_this(), close,
@@ -515,7 +676,7 @@ private:
   /// Ends a connection after an answer with `Connection: close`.
   void do_close() {
     error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    tcp_socket().shutdown(tcp::socket::shutdown_send, ec);
     // The socket closes when the last handler lets go of the session.
   }
 
@@ -527,9 +688,9 @@ private:
   /// limits and max_linger_bytes).
   void do_linger() {
     error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    tcp_socket().shutdown(tcp::socket::shutdown_send, ec);
     buffer_.clear();
-    stream_.expires_after(core_->settings.request_timeout);
+    stream_.next_layer().expires_after(core_->settings.request_timeout);
     stream_.async_read_some(buffer_.prepare(read_chunk),
                             beast::bind_front_handler(&http_session::on_linger,
                                                       shared_from_this()));
@@ -553,7 +714,7 @@ private:
   }
 
   std::shared_ptr<server_core> core_;
-  beast::tcp_stream stream_;
+  net_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   response res_;
@@ -611,12 +772,27 @@ public:
 
 private:
   void do_accept() {
-    acceptor_.async_accept(
-        net::make_strand(core_->ioc),
-        beast::bind_front_handler(&listener::on_accept, shared_from_this()));
+    if (core_->addresses->limit() == 0) {
+      acceptor_.async_accept(net::make_strand(core_->ioc),
+                             beast::bind_front_handler(&listener::on_accept,
+                                                       shared_from_this(),
+                                                       nullptr));
+      return;
+    }
+    // The slot rides in the socket's executor; its address is known (and
+    // counted) once the accept completes.
+    auto slot = std::make_shared<address_slot>(core_->addresses);
+    net::any_io_executor ex
+        = counted_executor<decltype(net::make_strand(core_->ioc))>{
+            net::make_strand(core_->ioc), slot};
+    acceptor_.async_accept(ex,
+                           beast::bind_front_handler(&listener::on_accept,
+                                                     shared_from_this(),
+                                                     std::move(slot)));
   }
 
-  void on_accept(error_code ec, tcp::socket socket) {
+  void on_accept(std::shared_ptr<address_slot> slot, error_code ec,
+                 tcp::socket socket) {
     if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
     if (ec) {
       core_->log->warn("event=accept_failed reason=\"{}\"", ec.message());
@@ -626,8 +802,83 @@ private:
       });
       return;
     }
-    admit(std::move(socket));
+    if (slot == nullptr || claim(*slot, socket)) admit(std::move(socket));
     do_accept();
+  }
+
+  /// Counts the socket against its address; refuses it, before reading
+  /// anything of it, when the address is at its limit.
+  bool claim(address_slot& slot, tcp::socket& socket) {
+    error_code ec;
+    auto peer = socket.remote_endpoint(ec);
+    if (ec) {
+      // Already gone (reset before we got to it).
+      socket.close(ec);
+      return false;
+    }
+    slot.address = peer.address().to_string();
+    if (core_->addresses->claim(slot.address)) {
+      slot.claimed = true;
+      return true;
+    }
+    log_address_refusal(slot.address);
+    refuse(std::move(socket));
+    return false;
+  }
+
+  /// One log line a second at most: a flood from one address must not
+  /// flood the log as well.
+  void log_address_refusal(const std::string& address) {
+    auto n = ++core_->address_refusals;
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now().time_since_epoch())
+                   .count();
+    auto last = core_->address_refusal_logged.load();
+    if (now - last < 1000
+        || !core_->address_refusal_logged.compare_exchange_strong(last, now))
+      return;
+    core_->address_refusals -= n;
+    core_->log->warn("event=connection_refused reason=per_address_limit "
+                     "address={} limit={} refused_since_last_report={} "
+                     "key=http.max-connections-per-address",
+                     address, core_->addresses->limit(), n);
+  }
+
+  /// Writes a fixed 503 and closes. The answer is small enough for the
+  /// socket's send buffer, so the write completes without the client
+  /// reading; nothing of the request is read.
+  void refuse(tcp::socket&& socket) {
+    if (core_->tls) {
+      // Plain text on a TLS port would only confuse the client, and a
+      // handshake costs the CPU that the limit is there to save: close.
+      error_code ignored;
+      socket.close(ignored);
+      return;
+    }
+    auto text = std::make_shared<std::string>(refusal_text());
+    auto s = std::make_shared<tcp::socket>(std::move(socket));
+    net::async_write(*s, net::buffer(*text),
+                     [s, text](error_code, std::size_t) {
+                       error_code ignored;
+                       s->shutdown(tcp::socket::shutdown_both, ignored);
+                       s->close(ignored);
+                     });
+  }
+
+  std::string refusal_text() const {
+    auto res = make_error(
+        bhttp::status::service_unavailable, to_code(errc::limit_exceeded),
+        "too many connections from this address "
+        "(http.max-connections-per-address = "
+            + std::to_string(core_->addresses->limit()) + ")");
+    res.keep_alive(false);
+    res.set("X-Content-Type-Options", "nosniff");
+    res.set("Referrer-Policy", "no-referrer");
+    res.set("X-Frame-Options", "DENY");
+    res.prepare_payload();
+    std::ostringstream out;
+    out << res;
+    return out.str();
   }
 
   void admit(tcp::socket&& socket) {
@@ -750,10 +1001,51 @@ std::size_t server::open_connections() const {
   return core_->open_connections();
 }
 
+std::size_t server::connections_from(const std::string& address) const {
+  return core_->addresses->open_from(address);
+}
+
 void server::limit_rates(std::shared_ptr<rate_limit_gate> gate,
                          std::function<std::string(const request&)> user_of) {
   core_->gate = std::move(gate);
   core_->user_of = std::move(user_of);
+}
+
+void server::use_tls(std::shared_ptr<boost::asio::ssl::context> context) {
+  core_->tls = std::move(context);
+}
+
+std::shared_ptr<boost::asio::ssl::context>
+make_tls_context(const config::http_settings& settings, std::string& error) {
+  if (settings.tls_cert.empty() && settings.tls_key.empty()) return nullptr;
+  auto ctx = std::make_shared<net::ssl::context>(net::ssl::context::tls_server);
+  // TLS 1.2 and 1.3 only: SSLv3, TLS 1.0 and 1.1 are broken or deprecated
+  // (RFC 8996). Fresh keys per handshake and no compression (CRIME).
+  ctx->set_options(net::ssl::context::default_workarounds
+                   | net::ssl::context::no_sslv2 | net::ssl::context::no_sslv3
+                   | net::ssl::context::no_tlsv1 | net::ssl::context::no_tlsv1_1
+                   | net::ssl::context::single_dh_use
+                   | net::ssl::context::no_compression);
+  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+  error_code ec;
+  ctx->use_certificate_chain_file(settings.tls_cert, ec);
+  if (ec) {
+    error = "http.tls-cert: cannot load the PEM certificate chain '"
+        + settings.tls_cert + "' (" + ec.message() + ")";
+    return nullptr;
+  }
+  ctx->use_private_key_file(settings.tls_key, net::ssl::context::pem, ec);
+  if (ec) {
+    error = "http.tls-key: cannot load the PEM private key '" + settings.tls_key
+        + "' (" + ec.message() + ")";
+    return nullptr;
+  }
+  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+    error = "http.tls-key: the key '" + settings.tls_key
+        + "' does not match the certificate in http.tls-cert";
+    return nullptr;
+  }
+  return ctx;
 }
 
 void server::count_upgraded(std::function<std::size_t()> fn) {

@@ -15,7 +15,17 @@
 #include "transports/http/rate_limit_gate.hpp"
 #include "transports/http/router.hpp"
 
+namespace boost::asio::ssl {
+class context;
+} // namespace boost::asio::ssl
+
 namespace puzzle::transports::http {
+
+/// The TLS context of `http.tls-cert` and `http.tls-key` (PEM files; TLS
+/// 1.2 and later only), or null: when both are empty (plain HTTP), and when
+/// a file cannot be loaded, with `error` naming the key.
+std::shared_ptr<boost::asio::ssl::context>
+make_tls_context(const config::http_settings& settings, std::string& error);
 
 namespace detail {
 struct server_core;
@@ -34,7 +44,13 @@ class listener;
 /// - `idle_timeout`: waiting for the next request on a kept-alive socket;
 /// - `max_connections`: beyond it a connection gets 503 `LIMIT_EXCEEDED`
 ///   and is closed (at most as many refusals are in flight at once; beyond
-///   that sockets are closed unanswered).
+///   that sockets are closed unanswered);
+/// - `max_connections_per_address` (0: none): sockets of one client
+///   address, whatever they are upgraded to; beyond it a new socket gets a
+///   fixed 503 `LIMIT_EXCEEDED` before any of its request is read, and is
+///   closed (with TLS: closed unanswered).
+/// With `use_tls` every socket completes a TLS handshake first, within
+/// `request_timeout`; a failed handshake closes it.
 /// Every response carries `X-Content-Type-Options: nosniff`,
 /// `Referrer-Policy: no-referrer` and `X-Frame-Options: DENY`; requests from
 /// an origin in `cors_origins` (or any origin when it lists `*`) get CORS
@@ -84,6 +100,16 @@ public:
 
   /// Open sockets: HTTP connections plus what `count_upgraded` reports.
   std::size_t open_connections() const;
+
+  /// Open sockets of one client address (an IP as text), counted from the
+  /// accept until the socket closes, upgraded or not; always 0 when
+  /// `max_connections_per_address` is 0 (not counted).
+  std::size_t connections_from(const std::string& address) const;
+
+  /// Serves TLS only (https, wss) with `context` (see `make_tls_context`):
+  /// each socket's handshake must finish within `request_timeout`.
+  /// @pre Called before `run`.
+  void use_tls(std::shared_ptr<boost::asio::ssl::context> context);
 
   /// Lets `open_connections` (and so `max_connections`) include sockets
   /// that upgrade handlers own, e.g. WebSocket sessions.

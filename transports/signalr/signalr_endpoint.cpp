@@ -9,6 +9,7 @@
 #include "config/logging.hpp"
 #include "transports/auth/token_service.hpp"
 #include "transports/http/http_util.hpp"
+#include "transports/http/net_stream.hpp"
 #include "transports/http/router.hpp"
 #include "transports/http/upgrade_refusal.hpp"
 #include "transports/signalr/hub_connection.hpp"
@@ -99,7 +100,7 @@ void signalr_endpoint::register_routes(http::router& routes) {
             encode_negotiate_response(connection_id, token, version), req));
       });
   routes.add_upgrade(
-      path_, [self](beast::tcp_stream&& stream, http::request&& req) {
+      path_, [self](http::net_stream&& stream, http::request&& req) {
         auto id = http::query_param(target_of(req), "id");
         std::string token;
         std::string connection_id;

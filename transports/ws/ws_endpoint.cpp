@@ -8,6 +8,7 @@
 #include "config/logging.hpp"
 #include "transports/auth/connection_identity.hpp"
 #include "transports/http/http_util.hpp"
+#include "transports/http/net_stream.hpp"
 #include "transports/http/router.hpp"
 #include "transports/http/upgrade_refusal.hpp"
 #include "transports/ws/ws_connection.hpp"
@@ -27,7 +28,7 @@ ws_endpoint::ws_endpoint(caf::actor_system& sys, directory_actor directory,
 void ws_endpoint::register_routes(http::router& routes) {
   auto self = shared_from_this();
   routes.add_upgrade(
-      path_, [self](beast::tcp_stream&& stream, http::request&& req) {
+      path_, [self](http::net_stream&& stream, http::request&& req) {
         auth::connection_identity identity;
         auto error = auth::identify_connection(
             http::access_token(req), self->tokens_,

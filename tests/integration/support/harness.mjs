@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import https from 'node:https';
 import net from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 
@@ -110,13 +111,17 @@ export class PuzzleNode {
   /// harness's own; a test may change `node.args` between restarts.
   /// `keepPort`: restarts listen on the first start's port (a browser page
   /// reconnects to the URL it was loaded from).
-  constructor(bin, { dataDir, webRoot, env, args = [], keepPort = false }) {
+  /// `ca`: the PEM certificate the node serves TLS with (pass its
+  /// --http.tls-cert/--http.tls-key in `args`): `base` is https and the
+  /// readiness poll trusts that certificate.
+  constructor(bin, { dataDir, webRoot, env, args = [], keepPort = false, ca }) {
     this.bin = bin;
     this.dataDir = dataDir;
     this.webRoot = webRoot;
     this.env = env;
     this.args = args;
     this.keepPort = keepPort;
+    this.ca = ca;
     this.output = '';
     this.outputWaiters = [];
     this.child = null;
@@ -131,7 +136,7 @@ export class PuzzleNode {
   async start() {
     this.starts += 1;
     if (!this.keepPort || this.port === undefined) this.port = await freePort();
-    this.base = `http://127.0.0.1:${this.port}`;
+    this.base = `${this.ca ? 'https' : 'http'}://127.0.0.1:${this.port}`;
     this.exitStatus = null;
     this._append(`\n--- start #${this.starts} on port ${this.port} ---\n`);
     const args = [
@@ -176,17 +181,35 @@ export class PuzzleNode {
           `(GET /health/ready: ${last}); its output:\n${this.tail()}`);
       }
       try {
-        const res = await fetch(`${this.base}/health/ready`,
-          { signal: AbortSignal.timeout(1_000) });
-        await res.arrayBuffer();
-        if (res.status === 200) return;
-        last = `HTTP ${res.status}`;
+        const status = await this._probeReady();
+        if (status === 200) return;
+        last = `HTTP ${status}`;
       } catch (err) {
         last = err.cause?.code ?? err.message;
       }
       // Poll again soon, or stop at once when the process exits.
       await Promise.race([delay(READY_POLL_MS), this.exited]);
     }
+  }
+
+  /// The status of GET /health/ready (fetch cannot be given a CA).
+  async _probeReady() {
+    if (!this.ca) {
+      const res = await fetch(`${this.base}/health/ready`,
+        { signal: AbortSignal.timeout(1_000) });
+      await res.arrayBuffer();
+      return res.status;
+    }
+    return new Promise((resolve, reject) => {
+      const req = https.get(`${this.base}/health/ready`,
+        { ca: this.ca, timeout: 1_000 }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode));
+          res.on('error', reject);
+        });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', reject);
+    });
   }
 
   /// Resolves when the node's output matches `re` (already or later).

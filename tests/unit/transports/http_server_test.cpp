@@ -22,8 +22,10 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/util/ids.hpp"
+#include "transports/api/rest_body.hpp"
 #include "transports/auth/uuid.hpp"
 #include "transports/http/http_util.hpp"
+#include "transports/http/net_stream.hpp"
 #include "transports/http/router.hpp"
 #include "transports/http/static_files.hpp"
 
@@ -134,6 +136,32 @@ TEST(HttpUtil, ContentTypesByExtension) {
   EXPECT_EQ(content_type_of("dir.d/file"), "application/octet-stream");
 }
 
+// -- REST bodies ---------------------------------------------------------------
+
+TEST(RestBody, ParsesObjectsAndRefusesDeepNestingWhileParsing) {
+  json out;
+  EXPECT_EQ(puzzle::transports::api::parse_object_body(R"({"a":[1,{"b":2}]})", out), "");
+  EXPECT_EQ(out, json::parse(R"({"a":[1,{"b":2}]})"));
+  EXPECT_EQ(puzzle::transports::api::parse_object_body("[1]", out),
+            "the request body must be a JSON object");
+  EXPECT_EQ(puzzle::transports::api::parse_object_body("{", out).rfind("invalid JSON: ", 0), 0u);
+  // 32 levels are accepted, the 33rd is refused (and the rest never read:
+  // the tail here is not even JSON).
+  auto nest = [](size_t levels, const std::string& tail) {
+    std::string text = "{\"a\":";
+    for (size_t i = 1; i < levels; ++i)
+      text += "[";
+    text += "1";
+    for (size_t i = 1; i < levels; ++i)
+      text += "]";
+    return text + tail;
+  };
+  EXPECT_EQ(puzzle::transports::api::parse_object_body(nest(32, "}"), out), "");
+  EXPECT_EQ(puzzle::transports::api::parse_object_body(nest(33, "} garbage"), out),
+            "JSON nests deeper than 32 levels");
+  EXPECT_TRUE(out.is_null());
+}
+
 // -- router -------------------------------------------------------------------
 
 handler noop() {
@@ -180,7 +208,7 @@ TEST(Router, ReportsMethodNotAllowedAndHeadFallsBackToGet) {
   EXPECT_EQ(r.allowed_methods("/b"), "");
   EXPECT_TRUE(r.serves("/a/1"));
   EXPECT_FALSE(r.serves("/b"));
-  r.add_upgrade("/ws", [](beast::tcp_stream&&, request&&) {});
+  r.add_upgrade("/ws", [](net_stream&&, request&&) {});
   EXPECT_TRUE(r.serves("/ws"));
   EXPECT_NE(r.find_upgrade("/ws/"), nullptr);
   EXPECT_EQ(r.find_upgrade("/ws2"), nullptr);
@@ -245,18 +273,23 @@ protected:
       reply(std::move(res));
     });
     // Answers whether the handed-over socket has TCP_NODELAY set.
-    routes_->add_upgrade("/probe-nodelay", [](beast::tcp_stream&& stream, request&&) {
+    routes_->add_upgrade("/probe-nodelay", [](net_stream&& stream, request&&) {
       net::ip::tcp::no_delay option;
-      stream.socket().get_option(option);
+      stream.next_layer().socket().get_option(option);
       auto answer = std::make_shared<std::string>(
           std::string{"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n"}
           + (option.value() ? "1" : "0"));
-      auto socket = std::make_shared<beast::tcp_stream>(std::move(stream));
+      auto socket = std::make_shared<net_stream>(std::move(stream));
       net::async_write(*socket, net::buffer(*answer),
                        [socket, answer](beast::error_code, std::size_t) {});
     });
-    routes_->add_upgrade("/echo-ws", [](beast::tcp_stream&& stream, request&& req) {
-      auto ws = std::make_shared<websocket::stream<beast::tcp_stream>>(std::move(stream));
+    // Keeps the handed-over socket open until the test lets go of it.
+    routes_->add_upgrade("/hold", [this](net_stream&& stream, request&&) {
+      std::lock_guard<std::mutex> guard{mtx_};
+      held_.push_back(std::make_shared<net_stream>(std::move(stream)));
+    });
+    routes_->add_upgrade("/echo-ws", [](net_stream&& stream, request&& req) {
+      auto ws = std::make_shared<websocket::stream<net_stream>>(std::move(stream));
       auto upgrade = std::make_shared<request>(std::move(req));
       ws->async_accept(*upgrade, [ws, upgrade](beast::error_code ec) {
         if (ec) return;
@@ -289,7 +322,19 @@ protected:
   std::unique_ptr<server> server_;
   std::mutex mtx_;
   std::vector<std::thread> threads_;
+  std::vector<std::shared_ptr<net_stream>> held_;
 };
+
+/// Polls `pred` until it holds or five seconds pass.
+template<class Pred>
+bool eventually(Pred pred) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{5};
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
 
 TEST_F(HttpServer, BindsAnEphemeralPort) {
   start();
@@ -714,6 +759,58 @@ TEST_F(HttpServer, RefusesConnectionsBeyondTheLimitWith503) {
   EXPECT_TRUE(c.wait_closed());
   // The admitted connections are unaffected.
   EXPECT_EQ(a.roundtrip(make_request(bhttp::verb::get, "/ping")).result(), bhttp::status::ok);
+}
+
+TEST_F(HttpServer, LimitsOpenSocketsPerAddressUpgradedOrNot) {
+  settings_.max_connections_per_address = 3;
+  start();
+  http_client a{port()};
+  EXPECT_EQ(a.roundtrip(make_request(bhttp::verb::get, "/ping")).result(), bhttp::status::ok);
+  // An upgraded socket stays counted while its endpoint holds it.
+  http_client b{port()};
+  b.write_raw("GET /hold HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+              "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
+  ASSERT_TRUE(eventually([this] {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return held_.size() == 1;
+  }));
+  EXPECT_EQ(server_->open_connections(), 1u);
+  http_client c{port()};
+  EXPECT_EQ(c.roundtrip(make_request(bhttp::verb::get, "/ping")).result(), bhttp::status::ok);
+  EXPECT_EQ(server_->connections_from("127.0.0.1"), 3u);
+  // The fourth is answered without its request being read, then closed.
+  http_client d{port()};
+  auto res = d.read();
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->result(), bhttp::status::service_unavailable);
+  EXPECT_EQ(body_json(*res),
+            error_json(503, "LIMIT_EXCEEDED",
+                       "too many connections from this address "
+                       "(http.max-connections-per-address = 3)"));
+  expect_security_headers(*res);
+  EXPECT_TRUE(d.wait_closed());
+  EXPECT_EQ(server_->connections_from("127.0.0.1"), 3u);
+  // The admitted ones carry on.
+  EXPECT_EQ(a.roundtrip(make_request(bhttp::verb::get, "/ping")).result(), bhttp::status::ok);
+  // Closing the upgraded socket frees its place.
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    held_.clear();
+  }
+  ASSERT_TRUE(eventually([this] {
+    return server_->connections_from("127.0.0.1") == 2;
+  }));
+  http_client e{port()};
+  EXPECT_EQ(e.roundtrip(make_request(bhttp::verb::get, "/ping")).result(), bhttp::status::ok);
+}
+
+TEST_F(HttpServer, PerAddressLimitZeroCountsNothing) {
+  settings_.max_connections_per_address = 0;
+  start();
+  http_client a{port()};
+  EXPECT_EQ(a.roundtrip(make_request(bhttp::verb::get, "/ping")).result(), bhttp::status::ok);
+  EXPECT_EQ(server_->connections_from("127.0.0.1"), 0u);
 }
 
 TEST_F(HttpServer, CountsUpgradedSocketsTowardsTheLimit) {
