@@ -69,14 +69,29 @@ const session_lease* lease_of(self_ptr self, int32_t piece_id) {
 }
 
 /// The lease held by someone other than `who` on any piece of the group of
-/// `piece_id`, if any.
+/// `piece_id`, if any (that of the lowest such piece id).
+///
+/// Runs on every drag and move: it walks the leased pieces (a handful),
+/// not the whole puzzle; a piece's group is in its own state.
 const session_lease* foreign_lease(self_ptr self, int32_t piece_id,
                                    const caf::actor_addr& who) {
-  for (auto member : model::group_of(self->state.data.pieces, piece_id)) {
-    auto lease = lease_of(self, member);
-    if (lease != nullptr && lease->holder != who) return lease;
+  const auto& pieces = self->state.data.pieces;
+  if (piece_id < 0 || static_cast<size_t>(piece_id) >= pieces.size())
+    return nullptr;
+  auto group = pieces[static_cast<size_t>(piece_id)].group_id;
+  const session_lease* found = nullptr;
+  int32_t found_piece = 0;
+  for (auto& [leased, lease_id] : self->state.piece_leases) {
+    if (leased < 0 || static_cast<size_t>(leased) >= pieces.size()
+        || pieces[static_cast<size_t>(leased)].group_id != group
+        || (found != nullptr && leased > found_piece))
+      continue;
+    auto i = self->state.leases.find(lease_id);
+    if (i == self->state.leases.end() || i->second.holder == who) continue;
+    found = &i->second;
+    found_piece = leased;
   }
-  return nullptr;
+  return found;
 }
 
 sj::lock_view lock_view(self_ptr self) {
@@ -210,6 +225,26 @@ void persist_then_reply(self_ptr self, Promise rp, drop_record record,
           });
 }
 
+/// The refusal of a private session to someone who may not see it: the
+/// same as for a session that does not exist.
+caf::error hidden(self_ptr self) {
+  return make_error(errc::session_not_found,
+                    "session " + self->state.data.session_id + " not found");
+}
+
+/// The state JSON with the invite appended (for the owner and admins).
+std::string with_invite(self_ptr self, std::string json) {
+  auto& st = self->state;
+  if (json.empty() || json.back() != '}') return json;
+  json.pop_back();
+  json += ",\"inviteCode\":" + sj::quote(st.access.invite_code)
+      + ",\"inviteUrl\":"
+      + sj::quote("/?session=" + st.data.session_id
+                  + "&invite=" + st.access.invite_code)
+      + '}';
+  return json;
+}
+
 std::string ids_json(const std::vector<int32_t>& ids) {
   std::string out = "[";
   for (size_t k = 0; k < ids.size(); ++k) {
@@ -242,6 +277,10 @@ session_behavior(self_ptr self, session_state initial, store_actor store,
       [self](join_atom, user_identity who,
              client_events_actor handle) -> caf::result<std::string> {
         auto& st = self->state;
+        if (!may_enter(st.data.is_public, st.data.owner_id, st.access, who))
+          return make_error(errc::forbidden,
+                            "session " + st.data.session_id
+                                + " is private: open its invite link first");
         auto addr = caf::actor_cast<caf::actor_addr>(handle);
         bool new_connection = st.members.count(addr) == 0;
         bool was_online = user_still_connected(self, who.user_id);
@@ -569,6 +608,54 @@ session_behavior(self_ptr self, session_state initial, store_actor store,
       [self](state_atom) -> std::string {
         return state_json(self);
       },
+      [self](state_atom, const user_identity& who) -> caf::result<std::string> {
+        auto& st = self->state;
+        if (!may_enter(st.data.is_public, st.data.owner_id, st.access, who))
+          return hidden(self);
+        if (!st.data.is_public && may_invite(st.data.owner_id, who))
+          return with_invite(self, state_json(self));
+        return state_json(self);
+      },
+      [self](invite_atom,
+             const user_identity& who) -> caf::result<std::string> {
+        auto& st = self->state;
+        if (st.data.is_public) return std::string{};
+        if (!may_invite(st.data.owner_id, who))
+          return make_error(errc::forbidden,
+                            "only the owner or an admin sees the invite");
+        return st.access.invite_code;
+      },
+      [self](invite_atom, const user_identity& who,
+             const std::string& code) -> caf::result<bool> {
+        auto& st = self->state;
+        if (may_enter(st.data.is_public, st.data.owner_id, st.access, who))
+          return true;
+        // A wrong code and an anonymous caller get the same answer.
+        if (!who.has_role(user_role::player) || who.user_id.empty()
+            || !same_code(code, st.access.invite_code))
+          return make_error(errc::forbidden, "this invite code is not valid");
+        auto rp = self->make_response_promise<bool>();
+        auto access_store = caf::actor_cast<access_store_actor>(st.store);
+        self->request(access_store, st.options.store_timeout, join_atom::value,
+                      invite_atom::value, st.data.session_id, who.user_id)
+            .then(
+                [self, rp, user = who.user_id](bool) mutable {
+                  auto& allowed = self->state.access.allowed;
+                  if (std::find(allowed.begin(), allowed.end(), user)
+                      == allowed.end())
+                    allowed.push_back(user);
+                  log()->info("event=invite_redeemed session={} user={}",
+                              self->state.data.session_id, user);
+                  rp.deliver(true);
+                },
+                [self, rp](caf::error& err) mutable {
+                  log()->error("event=invite_not_stored session={} error={}",
+                               self->state.data.session_id, message_of(err));
+                  rp.deliver(make_error(errc::internal,
+                                        "the invite could not be stored"));
+                });
+        return rp;
+      },
       [self](summary_atom) -> session_summary {
         return summarize(self->state.data);
       },
@@ -584,6 +671,14 @@ session_behavior(self_ptr self, session_state initial, store_actor store,
         self->quit(caf::exit_reason::user_shutdown);
       },
   };
+}
+
+session_actor::behavior_type
+private_session_behavior(self_ptr self, session_state initial,
+                         session_access access, store_actor store,
+                         session_options options) {
+  self->state.access = std::move(access);
+  return session_behavior(self, std::move(initial), std::move(store), options);
 }
 
 } // namespace puzzle

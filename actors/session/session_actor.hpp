@@ -61,6 +61,8 @@ struct session_actor_state {
   std::unordered_map<uint64_t, session_lease> leases;
   std::unordered_map<int32_t, uint64_t> piece_leases; ///< piece -> lease
   uint64_t next_lease_id = 1;
+  /// Who may enter when the session is private.
+  session_access access;
 };
 
 /// The behaviour of one session, starting from `initial` (a new session or
@@ -69,5 +71,12 @@ session_actor::behavior_type
 session_behavior(session_actor::stateful_pointer<session_actor_state> self,
                  session_state initial, store_actor store,
                  session_options options);
+
+/// `session_behavior` for a session loaded or created with its access list
+/// (private sessions).
+session_actor::behavior_type private_session_behavior(
+    session_actor::stateful_pointer<session_actor_state> self,
+    session_state initial, session_access access, store_actor store,
+    session_options options);
 
 } // namespace puzzle

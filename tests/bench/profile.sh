@@ -28,7 +28,7 @@ PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); p
 ulimit -n "$(ulimit -Hn)"
 
 ARGS=(--http.port="$PORT" --http.bind=127.0.0.1 --store.data-dir="$DATA" --log.level=warn
-  --http.max-connections=300000
+  --http.max-connections=300000 --http.max-connections-per-address=0
   "--rate-limits.drags=token-bucket 1000000 1000000/1s"
   "--rate-limits.moves=token-bucket 1000000 1000000/1s"
   "--rate-limits.session-calls=token-bucket 1000000 1000000/1s"

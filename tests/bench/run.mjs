@@ -17,7 +17,8 @@
 // --smoke, --no-doc (do not touch docs/), --targets a,b (subset of
 // node-ws,node-sio,node-signalr,ws-peer,sio-peer,mosquitto), --scale F (sizes and
 // durations times F, for a busy machine), --quiet-wait S (wait up to S seconds
-// for a 1-minute load average below 1 before measuring).
+// for a 1-minute load average below 1 before measuring), --sizes a,b,c (S1's
+// room sizes N instead of 2,8,32,64, for a quick comparison).
 // Environment: PUZZLE_NODE_BIN, PUZZLE_LOAD_BIN (default: build/bench/...).
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
@@ -48,6 +49,7 @@ for (let i = 0; i < argv.length; i++) {
   else if (a === '--out') opts.out = argv[++i];
   else if (a === '--targets') opts.targets = argv[++i].split(',');
   else if (a === '--scale') opts.scale = Number(argv[++i]);
+  else if (a === '--sizes') opts.sizes = argv[++i].split(',').map(Number);
   else if (a === '--quiet-wait') opts.quietWait = Number(argv[++i]);
   else if (/^(S[1-8]|all|floor)$/.test(a)) scenarios.push(a);
   else {
@@ -433,7 +435,7 @@ function roomArgs(t, server, ids, { clients, duration, warmup, op = 'drag', extr
 
 async function scenarioS1() {
   const targets = available(['node-ws', 'ws-peer', 'node-sio', 'sio-peer', 'node-signalr', 'node-ws+nodelay']);
-  const sizes = opts.smoke ? [2, 3] : [2, 8, 32, 64];
+  const sizes = opts.sizes ?? (opts.smoke ? [2, 3] : [2, 8, 32, 64]);
   const duration = opts.smoke ? 1 : S(10);
   const warmup = opts.smoke ? 0.3 : 2;
   const runs = [];

@@ -29,7 +29,7 @@ hub_connection::frame make_frame(std::string bytes) {
 
 } // namespace
 
-hub_connection::hub_connection(beast::tcp_stream&& stream,
+hub_connection::hub_connection(http::net_stream&& stream,
                                std::shared_ptr<signalr_endpoint> endpoint,
                                std::string connection_id, std::string token,
                                negotiated_identity identity)
@@ -39,7 +39,7 @@ hub_connection::hub_connection(beast::tcp_stream&& stream,
       reader_(endpoint_->settings().limits.max_message_bytes),
       max_message_bytes_(endpoint_->settings().limits.max_message_bytes),
       max_queue_bytes_(endpoint_->settings().limits.outbound_queue_bytes),
-      timer_(ws_.get_executor()) {}
+      timer_(ws_.get_executor()), slow_write_timer_(ws_.get_executor()) {}
 
 std::string encode_error_event(std::string_view message, errc code) {
   auto args
@@ -56,6 +56,9 @@ void hub_connection::start(beast::http::request<beast::http::string_body> req) {
   // itself so that an oversized message is refused with a SignalR Close
   // message naming the limit, before the bytes are buffered.
   ws_.read_message_max(0);
+  // A batch of records is one message; sent as one frame it is one gather
+  // write (Beast's default cuts messages into 4 KB frames, a write each).
+  ws_.auto_fragment(false);
   beast::get_lowest_layer(ws_).expires_never();
   websocket::stream_base::timeout timeouts;
   timeouts.handshake_timeout = cfg.signalr.handshake_timeout;
@@ -194,11 +197,35 @@ send_status hub_connection::enqueue(frame bytes) {
                true);
     return send_status::closing;
   }
-  net::post(ws_.get_executor(),
-            [self = shared_from_this(), bytes = std::move(bytes)]() mutable {
-              self->push(std::move(bytes));
-            });
+  // Only the first frame of a batch costs a hand-off to the strand (an
+  // allocation and a wake-up); later ones ride along with it.
+  bool first = false;
+  {
+    std::lock_guard<std::mutex> lock{inbox_mutex_};
+    first = inbox_.empty();
+    inbox_.push_back(std::move(bytes));
+  }
+  if (first)
+    net::post(ws_.get_executor(), [self = shared_from_this()] {
+      self->drain_inbox();
+    });
   return send_status::queued;
+}
+
+void hub_connection::drain_inbox() {
+  std::vector<frame> frames;
+  {
+    std::lock_guard<std::mutex> lock{inbox_mutex_};
+    frames.swap(inbox_);
+  }
+  for (auto& f : frames) {
+    if (closed_) {
+      queued_bytes_ -= f->size();
+      continue;
+    }
+    queue_.push_back(std::move(f));
+  }
+  if (!writing_) do_write();
 }
 
 void hub_connection::push_local(frame bytes) {
@@ -258,6 +285,12 @@ void hub_connection::close_with(std::string error, bool allow_reconnect) {
         if (self->closed_ || self->close_after_flush_) return;
         self->closing_ = true;
         self->close_after_flush_ = true;
+        // A client that stopped reading never takes the write in flight
+        // (nor the Close message): give the flush a deadline.
+        self->slow_write_timer_.expires_after(
+            self->endpoint_->settings().limits.slow_write_timeout);
+        self->slow_write_timer_.async_wait(
+            beast::bind_front_handler(&hub_connection::on_slow_write, self));
         self->push_local(make_frame(
             encode_close(error.empty() ? std::nullopt
                                        : std::optional<std::string_view>{error},
@@ -308,12 +341,22 @@ void hub_connection::on_keep_alive(beast::error_code ec) {
   arm_keep_alive();
 }
 
+void hub_connection::on_slow_write(beast::error_code ec) {
+  if (ec || finished_) return; // Cancelled: the connection closed in time.
+  log()->warn("event=slow_client_cut connection={} queued_bytes={} "
+              "reason=\"queued frames not written within "
+              "limits.slow-write-timeout\"",
+              connection_id_, queued_bytes_.load());
+  finish();
+}
+
 void hub_connection::finish() {
   if (finished_) return;
   finished_ = true;
   closed_ = true;
   closing_ = true;
   timer_.cancel();
+  slow_write_timer_.cancel();
   binding_.reset();
   endpoint_->connection_closed(token_);
   beast::error_code ignored;

@@ -11,11 +11,11 @@
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
+#include "transports/http/net_stream.hpp"
 #include "transports/signalr/hub_binding.hpp"
 #include "transports/signalr/hub_protocol.hpp"
 #include "transports/signalr/signalr_endpoint.hpp"
@@ -35,7 +35,7 @@ namespace puzzle::transports::signalr {
 class hub_connection : public hub_link,
                        public std::enable_shared_from_this<hub_connection> {
 public:
-  hub_connection(boost::beast::tcp_stream&& stream,
+  hub_connection(http::net_stream&& stream,
                  std::shared_ptr<signalr_endpoint> endpoint,
                  std::string connection_id, std::string token,
                  negotiated_identity identity);
@@ -60,14 +60,16 @@ private:
   void handle_handshake(std::string_view record);
   void push(frame bytes);
   void push_local(frame bytes);
+  void drain_inbox();
   void do_write();
   void on_write(boost::beast::error_code ec, std::size_t bytes);
   void start_close();
   void arm_keep_alive();
   void on_keep_alive(boost::beast::error_code ec);
+  void on_slow_write(boost::beast::error_code ec);
   void finish();
 
-  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  boost::beast::websocket::stream<http::net_stream> ws_;
   boost::beast::flat_buffer buffer_;
   std::shared_ptr<signalr_endpoint> endpoint_;
   std::string connection_id_;
@@ -89,9 +91,14 @@ private:
   bool closed_ = false;
   std::atomic<uint64_t> queued_bytes_{0};
   std::atomic<bool> closing_{false};
+  // Any thread: filled by enqueue(), emptied on the strand.
+  std::mutex inbox_mutex_;
+  std::vector<frame> inbox_;
 
   // Keep-alive (strand only).
   boost::asio::steady_timer timer_;
+  /// Deadline of a closing connection's flush (`limits.slow-write-timeout`).
+  boost::asio::steady_timer slow_write_timer_;
   std::chrono::steady_clock::time_point last_sent_;
   std::chrono::steady_clock::time_point last_received_;
   std::chrono::steady_clock::time_point opened_;

@@ -2,13 +2,13 @@
 
 #include <vector>
 
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/util/ids.hpp"
 #include "config/logging.hpp"
 #include "transports/http/http_util.hpp"
+#include "transports/http/net_stream.hpp"
 #include "transports/http/router.hpp"
 #include "transports/http/upgrade_refusal.hpp"
 #include "transports/socketio/socketio_connection.hpp"
@@ -110,7 +110,7 @@ void socketio_endpoint::register_routes(http::router& routes) {
           },
           options);
     routes.add_upgrade(
-        path, [self, mode](beast::tcp_stream&& stream, http::request&& req) {
+        path, [self, mode](http::net_stream&& stream, http::request&& req) {
           self->handle_upgrade(std::move(stream), std::move(req), mode);
         });
   };
@@ -195,7 +195,7 @@ void socketio_endpoint::handle_upgrade(Stream&& stream, Request&& req,
   auto ws = std::make_shared<socketio_websocket>(
       std::move(stream), cfg_.socketio.max_payload,
       cfg_.limits.outbound_queue_bytes, cfg_.websocket.handshake_timeout,
-      websockets_);
+      cfg_.limits.slow_write_timeout, websockets_);
   auto self = shared_from_this();
   if (conn) {
     ws->start(std::move(req), [conn, ws](bool ok) {

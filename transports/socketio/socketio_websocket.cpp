@@ -1,11 +1,16 @@
 #include "transports/socketio/socketio_websocket.hpp"
 
+#include <algorithm>
+
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/websocket/error.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
+#include <spdlog/spdlog.h>
 
+#include "config/logging.hpp"
 #include "transports/socketio/socketio_connection.hpp"
+#include "transports/ws/ws_protocol.hpp"
 
 namespace puzzle::transports::socketio {
 
@@ -15,17 +20,28 @@ namespace net = boost::asio;
 
 namespace {
 
+std::shared_ptr<spdlog::logger> log() {
+  static auto logger = config::module_logger("puzzle.transport.socketio");
+  return logger;
+}
+
 size_t size_of(const eio_frame& frame) {
   return frame.data ? frame.data->size() : 0;
 }
 
+/// Frames per gather write: two buffers each (header, payload), so that a
+/// batch fits the 64 buffers one `sendmsg` of Asio takes.
+constexpr size_t max_frames_per_write = 32;
+
 } // namespace
 
 socketio_websocket::socketio_websocket(
-    beast::tcp_stream&& stream, uint64_t max_message, uint64_t max_queue_bytes,
+    http::net_stream&& stream, uint64_t max_message, uint64_t max_queue_bytes,
     std::chrono::milliseconds handshake,
+    std::chrono::milliseconds slow_write_timeout,
     std::shared_ptr<std::atomic<size_t>> open_counter)
-    : ws_(std::move(stream)), handshake_timeout_(handshake),
+    : ws_(std::move(stream)), slow_write_timer_(ws_.get_executor()),
+      slow_write_timeout_(slow_write_timeout), handshake_timeout_(handshake),
       max_queue_bytes_(max_queue_bytes),
       open_counter_(std::move(open_counter)) {
   ++*open_counter_;
@@ -111,14 +127,29 @@ bool socketio_websocket::send(std::vector<eio_frame> frames) {
     close(websocket::close_code::try_again_later);
     return false;
   }
-  net::post(ws_.get_executor(),
-            [self = shared_from_this(), frames = std::move(frames)]() mutable {
-              self->push(std::move(frames));
-            });
+  // Only the first frames of a batch cost a hand-off to the strand (an
+  // allocation and a wake-up); later ones ride along with them.
+  bool first = false;
+  {
+    std::lock_guard<std::mutex> lock{inbox_mutex_};
+    first = inbox_.empty();
+    if (first && inbox_.capacity() == 0) inbox_.reserve(frames.size());
+    for (auto& f : frames)
+      inbox_.push_back(std::move(f));
+  }
+  if (first)
+    net::post(ws_.get_executor(), [self = shared_from_this()] {
+      self->drain_inbox();
+    });
   return true;
 }
 
-void socketio_websocket::push(std::vector<eio_frame> frames) {
+void socketio_websocket::drain_inbox() {
+  std::vector<eio_frame> frames;
+  {
+    std::lock_guard<std::mutex> lock{inbox_mutex_};
+    frames.swap(inbox_);
+  }
   for (auto& f : frames) {
     if (closed_ || close_after_flush_) {
       queued_bytes_ -= size_of(f);
@@ -134,21 +165,42 @@ void socketio_websocket::do_write() {
     if (close_after_flush_) start_close();
     return;
   }
+  if (!ws_.is_open()) {
+    // Beast sent a Close frame of its own: nothing may follow it.
+    for (auto& f : queue_)
+      queued_bytes_ -= size_of(f);
+    queue_.clear();
+    return;
+  }
+  // One WebSocket message per packet, but the whole batch in one gather
+  // write: frame each packet here (header, then its shared payload).
   writing_ = true;
-  in_flight_ = std::move(queue_.front());
-  queue_.pop_front();
-  ws_.binary(in_flight_.binary);
-  static const std::string nothing;
-  const std::string& bytes = in_flight_.data ? *in_flight_.data : nothing;
-  ws_.async_write(net::buffer(bytes.data(), bytes.size()),
-                  beast::bind_front_handler(&socketio_websocket::on_write,
-                                            shared_from_this()));
+  auto count = std::min(queue_.size(), max_frames_per_write);
+  headers_.resize(count * ws::max_frame_header_bytes);
+  in_flight_.clear();
+  write_buffers_.clear();
+  for (size_t i = 0; i < count; ++i) {
+    auto& f = queue_.front();
+    char* header = headers_.data() + i * ws::max_frame_header_bytes;
+    write_buffers_.emplace_back(
+        header, ws::write_frame_header(header, !f.binary, size_of(f)));
+    if (f.data) write_buffers_.emplace_back(f.data->data(), f.data->size());
+    in_flight_.push_back(std::move(f));
+    queue_.pop_front();
+  }
+  ws_.next_layer().async_write_some(
+      write_buffers_,
+      beast::bind_front_handler(&socketio_websocket::on_write,
+                                shared_from_this()));
 }
 
 void socketio_websocket::on_write(beast::error_code ec, std::size_t) {
   writing_ = false;
-  queued_bytes_ -= size_of(in_flight_);
-  in_flight_ = eio_frame{};
+  uint64_t sent = 0;
+  for (auto& f : in_flight_)
+    sent += size_of(f);
+  queued_bytes_ -= sent;
+  in_flight_.clear();
   if (ec) {
     auto owner = owner_.lock();
     finish();
@@ -164,8 +216,22 @@ void socketio_websocket::close(websocket::close_code code) {
     if (self->closed_ || self->close_after_flush_) return;
     self->close_after_flush_ = true;
     self->close_code_ = code;
+    self->slow_write_timer_.expires_after(self->slow_write_timeout_);
+    self->slow_write_timer_.async_wait(
+        beast::bind_front_handler(&socketio_websocket::on_slow_write, self));
     if (!self->writing_) self->do_write();
   });
+}
+
+void socketio_websocket::on_slow_write(beast::error_code ec) {
+  if (ec || finished_) return; // Cancelled: the socket closed in time.
+  log()->warn("event=slow_client_cut transport=socket.io queued_bytes={} "
+              "reason=\"queued frames not written within "
+              "limits.slow-write-timeout\"",
+              queued_bytes_.load());
+  auto owner = owner_.lock();
+  finish();
+  if (owner) owner->on_ws_closed(this);
 }
 
 void socketio_websocket::start_close() {
@@ -182,6 +248,7 @@ void socketio_websocket::finish() {
   finished_ = true;
   closed_ = true;
   closing_ = true;
+  slow_write_timer_.cancel();
   beast::error_code ignored;
   beast::get_lowest_layer(ws_).socket().close(ignored);
 }

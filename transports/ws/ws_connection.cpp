@@ -1,5 +1,7 @@
 #include "transports/ws/ws_connection.hpp"
 
+#include <algorithm>
+
 #include <caf/all.hpp>
 
 #include <boost/asio/post.hpp>
@@ -24,6 +26,10 @@ std::shared_ptr<spdlog::logger> log() {
   static auto logger = config::module_logger("puzzle.transport.ws");
   return logger;
 }
+
+/// Frames per gather write: two buffers each (header, payload), so that a
+/// batch fits the 64 buffers one `sendmsg` of Asio takes.
+constexpr size_t max_frames_per_write = 32;
 
 ws_connection::frame make_frame(std::string bytes) {
   return std::make_shared<const std::string>(std::move(bytes));
@@ -100,12 +106,13 @@ std::string clip_reason(std::string reason) {
 
 } // namespace
 
-ws_connection::ws_connection(beast::tcp_stream&& stream,
+ws_connection::ws_connection(http::net_stream&& stream,
                              std::shared_ptr<ws_endpoint> endpoint,
                              auth::connection_identity identity)
     : ws_(std::move(stream)), endpoint_(std::move(endpoint)),
       identity_(std::move(identity)),
-      max_queue_bytes_(endpoint_->settings().limits.outbound_queue_bytes) {
+      max_queue_bytes_(endpoint_->settings().limits.outbound_queue_bytes),
+      slow_write_timer_(ws_.get_executor()) {
   limits_.max_channel_bytes
       = endpoint_->settings().limits.max_channel_name_bytes;
 }
@@ -249,36 +256,21 @@ void ws_connection::send_command(client_command cmd, pending_call call) {
 
 void ws_connection::deliver_result(std::string call_id,
                                    std::shared_ptr<const std::string> json) {
-  net::post(ws_.get_executor(),
-            [self = shared_from_this(), call_id = std::move(call_id),
-             json = std::move(json)] {
-              auto i = self->pending_.find(call_id);
-              if (i == self->pending_.end()) return;
-              auto call = std::move(i->second);
-              self->pending_.erase(i);
-              if (!call.channel.empty())
-                return self->push_local(
-                    encode_subscription(call.channel, call.op == "subscribe"));
-              self->push_local(
-                  encode_ack(call.id, call.op, json ? *json : "null"));
-            });
+  outbound item;
+  item.what = outbound::kind::result;
+  item.bytes = std::move(json);
+  item.call_id = std::move(call_id);
+  post_outbound(std::move(item));
 }
 
 void ws_connection::deliver_error(std::string call_id, errc code,
                                   std::string message) {
-  net::post(ws_.get_executor(),
-            [self = shared_from_this(), call_id = std::move(call_id), code,
-             message = std::move(message)] {
-              std::string id;
-              if (!call_id.empty()) {
-                auto i = self->pending_.find(call_id);
-                if (i != self->pending_.end()) {
-                  id = std::move(i->second.id);
-                  self->pending_.erase(i);
-                }
-              }
-              self->push_local(encode_error(id, code, message));
-            });
+  outbound item;
+  item.what = outbound::kind::error;
+  item.call_id = std::move(call_id);
+  item.code = code;
+  item.message = std::move(message);
+  post_outbound(std::move(item));
 }
 
 send_status ws_connection::enqueue(frame bytes) {
@@ -292,11 +284,78 @@ send_status ws_connection::enqueue(frame bytes) {
                "(limits.outbound-queue-bytes)");
     return send_status::closing;
   }
-  net::post(ws_.get_executor(),
-            [self = shared_from_this(), bytes = std::move(bytes)]() mutable {
-              self->push(std::move(bytes));
-            });
+  outbound item;
+  item.bytes = std::move(bytes);
+  post_outbound(std::move(item));
   return send_status::queued;
+}
+
+void ws_connection::post_outbound(outbound item) {
+  // One inbox for frames and answers keeps the order in which the client
+  // actor handed them over; only the first item of a batch costs a
+  // hand-off to the strand (an allocation and a wake-up), the rest ride
+  // along with it.
+  bool first = false;
+  {
+    std::lock_guard<std::mutex> lock{inbox_mutex_};
+    first = inbox_.empty();
+    inbox_.push_back(std::move(item));
+  }
+  if (first)
+    net::post(ws_.get_executor(), [self = shared_from_this()] {
+      self->drain_inbox();
+    });
+}
+
+void ws_connection::drain_inbox() {
+  std::vector<outbound> items;
+  {
+    std::lock_guard<std::mutex> lock{inbox_mutex_};
+    items.swap(inbox_);
+  }
+  // Answers made here count against the queue like any other frame, so
+  // that on_write() subtracts exactly what was added.
+  auto answer = [this](std::string text) {
+    if (closed_ || close_after_flush_) return;
+    queued_bytes_ += text.size();
+    queue_.push_back(make_frame(std::move(text)));
+  };
+  for (auto& item : items) {
+    switch (item.what) {
+      case outbound::kind::frame:
+        if (closed_ || close_after_flush_) {
+          queued_bytes_ -= item.bytes->size();
+          break;
+        }
+        queue_.push_back(std::move(item.bytes));
+        break;
+      case outbound::kind::result: {
+        auto i = pending_.find(item.call_id);
+        if (i == pending_.end()) break;
+        auto call = std::move(i->second);
+        pending_.erase(i);
+        if (!call.channel.empty())
+          answer(encode_subscription(call.channel, call.op == "subscribe"));
+        else
+          answer(
+              encode_ack(call.id, call.op, item.bytes ? *item.bytes : "null"));
+        break;
+      }
+      case outbound::kind::error: {
+        std::string id;
+        if (!item.call_id.empty()) {
+          auto i = pending_.find(item.call_id);
+          if (i != pending_.end()) {
+            id = std::move(i->second.id);
+            pending_.erase(i);
+          }
+        }
+        answer(encode_error(id, item.code, item.message));
+        break;
+      }
+    }
+  }
+  if (!writing_) do_write();
 }
 
 void ws_connection::push_local(std::string text) {
@@ -320,21 +379,43 @@ void ws_connection::do_write() {
     if (close_after_flush_) start_close();
     return;
   }
-  // One WebSocket message per frame: unlike SignalR's records, raw
-  // WebSocket messages cannot be batched into one.
+  if (!ws_.is_open()) {
+    // Beast sent a Close frame of its own (a protocol error, the peer's
+    // close): nothing may follow it; the read side finishes the rest.
+    for (auto& f : queue_)
+      queued_bytes_ -= f->size();
+    queue_.clear();
+    return;
+  }
+  // Raw WebSocket messages cannot be merged into one message, but their
+  // frames can share one write: frame them here (header, then the shared
+  // payload as it is) and send the whole batch with one gather write.
   writing_ = true;
-  in_flight_ = std::move(queue_.front());
-  queue_.pop_front();
-  ws_.text(true);
-  ws_.async_write(
-      net::buffer(*in_flight_),
+  auto count = std::min(queue_.size(), max_frames_per_write);
+  headers_.resize(count * max_frame_header_bytes);
+  in_flight_.clear();
+  write_buffers_.clear();
+  for (size_t i = 0; i < count; ++i) {
+    auto& f = queue_.front();
+    char* header = headers_.data() + i * max_frame_header_bytes;
+    write_buffers_.emplace_back(header,
+                                write_frame_header(header, true, f->size()));
+    write_buffers_.emplace_back(f->data(), f->size());
+    in_flight_.push_back(std::move(f));
+    queue_.pop_front();
+  }
+  ws_.next_layer().async_write_some(
+      write_buffers_,
       beast::bind_front_handler(&ws_connection::on_write, shared_from_this()));
 }
 
 void ws_connection::on_write(beast::error_code ec, std::size_t) {
   writing_ = false;
-  queued_bytes_ -= in_flight_->size();
-  in_flight_.reset();
+  uint64_t sent = 0;
+  for (auto& f : in_flight_)
+    sent += f->size();
+  queued_bytes_ -= sent;
+  in_flight_.clear();
   if (ec) {
     log()->debug("event=write_failed user={} error={}", identity_.user.user_id,
                  ec.message());
@@ -351,8 +432,22 @@ void ws_connection::close_with(websocket::close_code code, std::string reason) {
               self->closing_ = true;
               self->close_after_flush_ = true;
               self->close_reason_ = websocket::close_reason{code, reason};
+              // A client that stopped reading never takes the write in
+              // flight (nor the Close frame): give the flush a deadline.
+              self->slow_write_timer_.expires_after(
+                  self->endpoint_->settings().limits.slow_write_timeout);
+              self->slow_write_timer_.async_wait(beast::bind_front_handler(
+                  &ws_connection::on_slow_write, self));
               if (!self->writing_) self->do_write();
             });
+}
+
+void ws_connection::on_slow_write(beast::error_code ec) {
+  if (ec || finished_) return; // Cancelled: the connection closed in time.
+  log()->warn("event=slow_client_cut user={} queued_bytes={} reason=\"queued "
+              "frames not written within limits.slow-write-timeout\"",
+              identity_.user.user_id, queued_bytes_.load());
+  finish();
 }
 
 void ws_connection::start_close() {
@@ -375,6 +470,7 @@ void ws_connection::finish() {
     client_ = nullptr;
   }
   endpoint_->connection_closed(this);
+  slow_write_timer_.cancel();
   beast::error_code ignored;
   beast::get_lowest_layer(ws_).socket().close(ignored);
 }

@@ -5,6 +5,7 @@
 
 #include "actors/util/ids.hpp"
 #include "transports/codec/json_input.hpp"
+#include "transports/signalr/hub_protocol.hpp"
 
 namespace puzzle::transports::ws {
 
@@ -12,11 +13,11 @@ namespace {
 
 using codec::json;
 
-/// A JSON string literal (quotes included); invalid UTF-8 is replaced, not
+/// Appends a JSON string literal (quotes included) without building a
+/// JSON value: the encoders run per message. Invalid UTF-8 is replaced, not
 /// thrown about (decoded input is valid already, this is a second fence).
-std::string quote(std::string_view text) {
-  return json(std::string{text})
-      .dump(-1, ' ', false, json::error_handler_t::replace);
+void append_quoted(std::string& out, std::string_view text) {
+  signalr::append_json_string(out, text);
 }
 
 const json* field(const json& obj, const char* name) {
@@ -165,13 +166,16 @@ std::string_view session_of_channel(std::string_view channel) noexcept {
 }
 
 std::string encode_pong(int64_t unix_ms) {
-  return R"({"type":"pong","timestamp":)" + quote(util::iso8601(unix_ms)) + "}";
+  std::string out = R"({"type":"pong","timestamp":)";
+  append_quoted(out, util::iso8601(unix_ms));
+  out += '}';
+  return out;
 }
 
 std::string encode_subscription(std::string_view channel, bool subscribed) {
   std::string out = subscribed ? R"({"type":"subscribed","channel":)"
                                : R"({"type":"unsubscribed","channel":)";
-  out += quote(channel);
+  append_quoted(out, channel);
   out += '}';
   return out;
 }
@@ -179,11 +183,11 @@ std::string encode_subscription(std::string_view channel, bool subscribed) {
 std::string encode_channel_message(std::string_view channel,
                                    std::string_view data, int64_t unix_ms) {
   std::string out = R"({"type":"message","channel":)";
-  out += quote(channel);
+  append_quoted(out, channel);
   out += R"(,"data":)";
   out += data;
   out += R"(,"timestamp":)";
-  out += quote(util::iso8601(unix_ms));
+  append_quoted(out, util::iso8601(unix_ms));
   out += '}';
   return out;
 }
@@ -195,10 +199,16 @@ std::string encode_event(std::string_view session_id, std::string_view name,
   std::string_view data = "null";
   if (args.size() >= 2 && args.front() == '[' && args.back() == ']')
     data = args.substr(1, args.size() - 2);
-  std::string out = R"({"type":"event","channel":)";
-  out += quote(std::string{session_channel_prefix} + std::string{session_id});
+  std::string out;
+  out.reserve(64 + session_id.size() + name.size() + data.size());
+  out += R"({"type":"event","channel":)";
+  // "session:<id>" without a temporary: quote the id, then put the prefix
+  // (plain ASCII) after the opening quote.
+  auto channel_at = out.size();
+  append_quoted(out, session_id);
+  out.insert(channel_at + 1, session_channel_prefix);
   out += R"(,"event":)";
-  out += quote(name);
+  append_quoted(out, name);
   out += R"(,"data":)";
   out += data.empty() ? std::string_view{"null"} : data;
   out += '}';
@@ -210,7 +220,7 @@ std::string encode_ack(std::string_view id, std::string_view op,
   std::string out = R"({"type":"ack","id":)";
   out += id.empty() ? std::string_view{"null"} : id;
   out += R"(,"op":)";
-  out += quote(op);
+  append_quoted(out, op);
   if (!result.empty() && result != "null") {
     out += R"(,"result":)";
     out += result;
@@ -228,11 +238,35 @@ std::string encode_error(std::string_view id, errc code,
     out += ',';
   }
   out += R"("code":)";
-  out += quote(to_code(code));
+  append_quoted(out, to_code(code));
   out += R"(,"message":)";
-  out += quote(message);
+  append_quoted(out, message);
   out += '}';
   return out;
+}
+
+size_t write_frame_header(char* out, bool text,
+                          uint64_t payload_bytes) noexcept {
+  constexpr unsigned char fin = 0x80;
+  constexpr unsigned char opcode_text = 0x1;
+  constexpr unsigned char opcode_binary = 0x2;
+  out[0] = static_cast<char>(fin | (text ? opcode_text : opcode_binary));
+  // No mask bit: servers never mask (RFC 6455 section 5.1).
+  if (payload_bytes <= 125) {
+    out[1] = static_cast<char>(payload_bytes);
+    return 2;
+  }
+  if (payload_bytes <= 0xFFFF) {
+    out[1] = static_cast<char>(126);
+    out[2] = static_cast<char>((payload_bytes >> 8) & 0xFF);
+    out[3] = static_cast<char>(payload_bytes & 0xFF);
+    return 4;
+  }
+  out[1] = static_cast<char>(127);
+  // Network byte order; the top bit stays 0 (payloads are far below 2^63).
+  for (int i = 0; i < 8; ++i)
+    out[2 + i] = static_cast<char>((payload_bytes >> (8 * (7 - i))) & 0xFF);
+  return 10;
 }
 
 } // namespace puzzle::transports::ws

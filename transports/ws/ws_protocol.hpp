@@ -125,4 +125,18 @@ std::string encode_ack(std::string_view id, std::string_view op,
 std::string encode_error(std::string_view id, errc code,
                          std::string_view message);
 
+// -- server frames ------------------------------------------------------------
+
+/// Longest header of an unmasked frame (RFC 6455 section 5.2): two bytes
+/// and a 64-bit extended length.
+constexpr size_t max_frame_header_bytes = 10;
+
+/// Writes the header of one unfragmented, unmasked server-to-client data
+/// frame (FIN set, opcode text or binary, 7/16/64-bit payload length) to
+/// `out` (room for `max_frame_header_bytes`) and returns its length. The
+/// connections frame their queued messages themselves so that a batch goes
+/// out in one gather write instead of one write per message.
+size_t write_frame_header(char* out, bool text,
+                          uint64_t payload_bytes) noexcept;
+
 } // namespace puzzle::transports::ws

@@ -354,6 +354,27 @@ TEST_F(SessionActor, DragOfPieceLockedBySomeoneElseIsPieceLocked) {
   EXPECT_EQ(code_of(moved.error()), errc::piece_locked);
 }
 
+// The drag path answers "is any piece of this group held by someone else"
+// from the leases, not from a scan of the puzzle: a lease on a group mate
+// (not on the dragged piece itself) must still refuse it, and a lease on a
+// piece of another group must not.
+TEST_F(SessionActor, DragOfAPieceWhoseGroupMateIsHeldBySomeoneElseIsPieceLocked) {
+  start();
+  ASSERT_TRUE(move(alice, 0, 10, 10));
+  ASSERT_TRUE(move(alice, 1, 10 + geo.piece_width, 10)); // joins piece 0
+  ASSERT_TRUE(lock(alice, 0));                           // the group {0, 1}
+  ASSERT_TRUE(lock(alice, 3));                           // another group
+  drain_events(bob);
+  auto dragged = drag(bob, 1, 40, 40);
+  ASSERT_FALSE(dragged);
+  EXPECT_EQ(code_of(dragged.error()), errc::piece_locked);
+  auto moved = move(bob, 1, 40, 40);
+  ASSERT_FALSE(moved);
+  EXPECT_EQ(code_of(moved.error()), errc::piece_locked);
+  EXPECT_TRUE(drag(bob, 2, 40, 40)) << "piece 2 is in no held group";
+  EXPECT_TRUE(drag(alice, 1, 40, 40)) << "the holder drags its own group";
+}
+
 TEST_F(SessionActor, DragIsShownToOthersOnlyAndChangesNoState) {
   start();
   auto before = state_of(alice, session);

@@ -251,4 +251,29 @@ TEST(WsProtocol, EncodersNeverEmitInvalidUtf8) {
   EXPECT_TRUE(json::accept(out)) << out;
 }
 
+// Server frames written by the connections themselves (RFC 6455 5.2): FIN
+// set, no mask bit, the shortest length encoding that fits.
+std::string header_of(bool text, uint64_t size) {
+  char out[max_frame_header_bytes];
+  auto n = write_frame_header(out, text, size);
+  return std::string(out, n);
+}
+
+TEST(WsFrameHeader, ShortPayloadUsesTheSevenBitLength) {
+  EXPECT_EQ(header_of(true, 0), std::string("\x81\x00", 2));
+  EXPECT_EQ(header_of(true, 5), "\x81\x05");
+  EXPECT_EQ(header_of(false, 125), "\x82\x7d");
+}
+
+TEST(WsFrameHeader, MediumPayloadUsesTheSixteenBitLength) {
+  EXPECT_EQ(header_of(true, 126), std::string("\x81\x7e\x00\x7e", 4));
+  EXPECT_EQ(header_of(true, 65535), "\x81\x7e\xff\xff");
+}
+
+TEST(WsFrameHeader, LargePayloadUsesTheSixtyFourBitLength) {
+  EXPECT_EQ(header_of(false, 65536), std::string("\x82\x7f\x00\x00\x00\x00\x00\x01\x00\x00", 10));
+  EXPECT_EQ(header_of(true, 0x0102030405ULL),
+            std::string("\x81\x7f\x00\x00\x00\x01\x02\x03\x04\x05", 10));
+}
+
 } // namespace
