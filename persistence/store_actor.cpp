@@ -10,6 +10,9 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/caf_errors.hpp"
+#include "actors/util/ids.hpp"
+#include "persistence/sql/accounts.hpp"
+#include "persistence/sql/session_access.hpp"
 
 namespace puzzle::persistence {
 
@@ -70,16 +73,21 @@ void store_actor_state::flush() {
     for (auto& write : batch)
       write.promise.deliver(err);
   };
-  if (auto err = db->begin()) {
-    fail_all(err);
-    return;
-  }
   std::vector<caf::error> results;
-  results.reserve(batch.size());
   apply_write apply{*db, chat_history};
-  for (auto& write : batch)
-    results.push_back(std::visit(apply, write.op));
-  if (auto err = db->commit()) {
+  auto attempt = [&]() -> caf::error {
+    results.clear();
+    if (auto err = db->begin()) return err;
+    for (auto& write : batch)
+      results.push_back(std::visit(apply, write.op));
+    return db->commit();
+  };
+  auto err = attempt();
+  // The connection broke before the COMMIT went out (a restarted
+  // PostgreSQL): nothing of the batch is stored, so it runs once more on
+  // the new connection instead of failing every write in it.
+  if (err && db->retry_batch()) err = attempt();
+  if (err) {
     fail_all(err);
     return;
   }
@@ -170,6 +178,43 @@ store_behavior(store_actor_impl::stateful_pointer<store_actor_state> self,
         if (!*file)
           return make_error(errc::image_not_found, "no image with this id");
         return std::move(**file);
+      },
+      [=](put_atom, const user_account& account) -> caf::result<bool> {
+        self->state.flush();
+        if (auto err = put_account(*self->state.db, account)) return err;
+        return true;
+      },
+      [=](load_atom, account_atom,
+          const std::string& login) -> caf::result<user_account> {
+        self->state.flush();
+        auto account = load_account(*self->state.db, login);
+        if (!account) return std::move(account.error());
+        if (!*account)
+          return make_error(errc::unauthorized, "no account with this name");
+        return std::move(**account);
+      },
+      [=](put_atom, invite_atom, const std::string& session_id,
+          const std::string& code) -> caf::result<bool> {
+        self->state.flush();
+        if (auto err
+            = put_invite(*self->state.db, session_id, code, util::now_ms()))
+          return err;
+        return true;
+      },
+      [=](join_atom, invite_atom, const std::string& session_id,
+          const std::string& user_id) -> caf::result<bool> {
+        self->state.flush();
+        if (auto err = grant_access(*self->state.db, session_id, user_id,
+                                    util::now_ms()))
+          return err;
+        return true;
+      },
+      [=](load_atom, invite_atom,
+          const std::string& session_id) -> caf::result<session_access> {
+        self->state.flush();
+        auto access = load_access(*self->state.db, session_id);
+        if (!access) return std::move(access.error());
+        return std::move(*access);
       },
       [=](flush_atom) {
         self->state.flush_scheduled = false;

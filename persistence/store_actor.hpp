@@ -11,7 +11,9 @@
 #include <caf/typed_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include "actors/account_interface.hpp"
 #include "actors/message_types.hpp"
+#include "actors/session/session_access.hpp"
 #include "actors/store_interface.hpp"
 #include "config/settings.hpp"
 #include "persistence/sql/soci_store.hpp"
@@ -37,7 +39,20 @@ namespace puzzle::persistence {
 /// - an image put commits the pending writes, then runs in its own
 ///   transaction: its blobs do not hold up the small writes of a batch;
 /// - on exit the pending writes are committed before the state goes.
-using store_actor_impl = store_actor::extend<caf::reacts_to<flush_atom>>;
+/// It also answers the account messages of `account_store_actor`
+/// (actors/account_interface.hpp): reads and writes that commit the
+/// pending writes first, like images; and the access messages of private
+/// sessions (`access_store_actor`, actors/session/session_access.hpp), the
+/// same way.
+using store_actor_impl = store_actor::extend<
+    caf::reacts_to<flush_atom>,
+    caf::replies_to<put_atom, user_account>::with<bool>,
+    caf::replies_to<load_atom, account_atom, std::string>::with<user_account>,
+    caf::replies_to<put_atom, invite_atom, std::string,
+                    std::string>::with<bool>,
+    caf::replies_to<join_atom, invite_atom, std::string,
+                    std::string>::with<bool>,
+    caf::replies_to<load_atom, invite_atom, std::string>::with<session_access>>;
 
 /// A write waiting for its batch.
 struct pending_write {

@@ -93,6 +93,41 @@ CREATE TABLE images (
 CREATE INDEX images_created_at_idx ON images (created_at)
 )sql";
 
+// Accounts (transports/api/account_api.cpp). `username_key` is the
+// lower-case username and `email` is stored lower case: uniqueness and
+// login ignore case. Plain TEXT/BIGINT: the same SQL on SQLite and
+// PostgreSQL.
+constexpr const char* v3_sql = R"sql(
+CREATE TABLE users (
+  id TEXT NOT NULL PRIMARY KEY,
+  username TEXT NOT NULL,
+  username_key TEXT NOT NULL UNIQUE,
+  email TEXT NOT NULL UNIQUE,
+  password_hash TEXT NOT NULL,
+  roles TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+)
+)sql";
+
+// Private sessions: the invite code and the users who redeemed it. No
+// foreign key to `sessions`: a session put replaces its row (DELETE and
+// INSERT), which must not cascade to these; session ids are never reused,
+// so rows of a deleted session are inert. Plain TEXT/BIGINT for SQLite and
+// PostgreSQL alike.
+constexpr const char* v4_sql = R"sql(
+CREATE TABLE session_invites (
+  session_id TEXT NOT NULL PRIMARY KEY,
+  code TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE session_access (
+  session_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  granted_at BIGINT NOT NULL,
+  PRIMARY KEY (session_id, user_id)
+)
+)sql";
+
 const char* const bootstrap_sql
     = "CREATE TABLE IF NOT EXISTS schema_migrations ("
       "version INTEGER NOT NULL PRIMARY KEY, "
@@ -128,6 +163,8 @@ const std::vector<migration>& migrations() {
   static const std::vector<migration> all{
       {1, "sessions, pieces, participants and chat", v1_sql},
       {2, "uploaded images", v2_sql},
+      {3, "accounts", v3_sql},
+      {4, "private session invites", v4_sql},
   };
   return all;
 }
@@ -149,9 +186,50 @@ std::vector<std::string> split_statements(const std::string& sql) {
   return result;
 }
 
+namespace {
+
+// Key of the PostgreSQL advisory lock that serialises migrations: nodes of
+// a cluster start together against one database, and two of them creating
+// the same table at once would fail one start. Any constant works; this is
+// "puzzle" in ASCII.
+constexpr long long migration_lock_key = 0x70757a7a6c65;
+
+/// Holds the migration lock on PostgreSQL for as long as it lives (a
+/// session-level lock: it survives the migrations' own transactions).
+/// Does nothing on SQLite, whose writers are serialised by the file lock.
+class migration_lock {
+public:
+  explicit migration_lock(soci::session& sql) : sql_(sql) {
+    if (sql_.get_backend_name() != "postgresql") return;
+    sql_ << "SELECT pg_advisory_lock(" + std::to_string(migration_lock_key)
+            + ")";
+    held_ = true;
+  }
+
+  ~migration_lock() {
+    if (!held_) return;
+    try {
+      sql_ << "SELECT pg_advisory_unlock(" + std::to_string(migration_lock_key)
+              + ")";
+    } catch (const std::exception&) {
+      // The connection is gone, and the lock went with it.
+    }
+  }
+
+  migration_lock(const migration_lock&) = delete;
+  migration_lock& operator=(const migration_lock&) = delete;
+
+private:
+  soci::session& sql_;
+  bool held_ = false;
+};
+
+} // namespace
+
 caf::expected<size_t> apply_migrations(soci::session& sql) {
   const migration* current = nullptr;
   try {
+    migration_lock lock{sql};
     sql << bootstrap_sql;
     auto applied = applied_versions(sql);
     if (!applied.empty() && *applied.rbegin() > latest_schema_version())

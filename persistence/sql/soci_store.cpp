@@ -8,6 +8,8 @@
 #include <system_error>
 #include <utility>
 
+#include <soci/connection-pool.h>
+#include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 
@@ -54,34 +56,10 @@ caf::error internal(const std::string& what, const std::exception& ex) {
   return make_error(errc::internal, "store: " + what + " failed: " + ex.what());
 }
 
-bool starts_with(const std::string& text, const char* prefix) {
-  return text.compare(0, std::strlen(prefix), prefix) == 0;
-}
-
-/// The file path in a SQLite URL, or the error that names `store.url`.
-caf::expected<std::string> sqlite_path(const std::string& url) {
-  // Longest prefixes first: "sqlite://" also starts with "sqlite:".
-  static constexpr const char* prefixes[]
-      = {"sqlite3://", "sqlite://", "sqlite3:", "sqlite:"};
-  for (auto prefix : prefixes) {
-    if (!starts_with(url, prefix)) continue;
-    auto path = url.substr(std::strlen(prefix));
-    if (path.empty())
-      return make_error(errc::invalid_argument,
-                        "store.url: no database file in '" + url + "'");
-    // SOCI's connection string quotes the path; a quote cannot be escaped.
-    if (path.find('"') != std::string::npos)
-      return make_error(errc::invalid_argument,
-                        "store.url: the path must not contain '\"'");
-    return path;
-  }
-  if (starts_with(url, "postgresql:") || starts_with(url, "postgres:"))
-    return make_error(errc::invalid_argument,
-                      "store.url: PostgreSQL is not supported yet");
-  return make_error(errc::invalid_argument,
-                    "store.url: unsupported URL '" + url
-                        + "' (expected sqlite:<path>)");
-}
+constexpr const char* update_pieces_sql
+    = "UPDATE pieces SET x = :x, y = :y, rotation = :rotation, "
+      "placed = :placed, group_id = :group_id "
+      "WHERE session_id = :session_id AND piece_id = :piece_id";
 
 /// The statements of the hot write paths, prepared once and bound to the
 /// buffers next to them: each write only refills the buffers and executes.
@@ -138,18 +116,13 @@ struct prepared {
            soci::use(drop_started, "started_at"),
            soci::use(drop_completed, "completed_at"),
            soci::use(drop_session, "id"))),
-        update_pieces(
-            (sql.prepare
-                 << "UPDATE pieces SET x = :x, y = :y, "
-                    "rotation = :rotation, placed = :placed, "
-                    "group_id = :group_id "
-                    "WHERE session_id = :session_id AND piece_id = :piece_id",
-             soci::use(piece_x, "x"), soci::use(piece_y, "y"),
-             soci::use(piece_rotation, "rotation"),
-             soci::use(piece_placed, "placed"),
-             soci::use(piece_group, "group_id"),
-             soci::use(piece_session, "session_id"),
-             soci::use(piece_id, "piece_id"))),
+        update_pieces((sql.prepare << update_pieces_sql,
+                       soci::use(piece_x, "x"), soci::use(piece_y, "y"),
+                       soci::use(piece_rotation, "rotation"),
+                       soci::use(piece_placed, "placed"),
+                       soci::use(piece_group, "group_id"),
+                       soci::use(piece_session, "session_id"),
+                       soci::use(piece_id, "piece_id"))),
         upsert_participant(
             (sql.prepare
                  << "INSERT INTO participants "
@@ -192,14 +165,35 @@ struct prepared {
 } // namespace
 
 struct soci_store::impl {
-  std::string path;
+  impl(store_location where, std::shared_ptr<soci::connection_pool> connections,
+       size_t connection_count)
+      : location(std::move(where)), pool(std::move(connections)),
+        pool_size(connection_count), sql(*pool) {
+    // nop
+  }
+
+  store_location location;
+  /// Every connection of this store; `sql` leases one of them for the
+  /// store's own use, the others serve `lease()`.
+  std::shared_ptr<soci::connection_pool> pool;
+  size_t pool_size;
   soci::session sql;
   bool batch_open = false;
   /// Set when a write inside the batch could not be undone: the batch can
   /// then only be rolled back.
   caf::error batch_error;
+  /// The connection broke (the server restarted or went away) and could not
+  /// be opened again yet. SOCI's session must not be touched until
+  /// `reconnect()` succeeds: after a failed reconnect it has no backend.
+  bool down = false;
+  /// The last failure was the connection breaking.
+  bool lost = false;
+  /// The failing unit of work had sent its COMMIT: whether it was stored is
+  /// unknown, so it must not run again.
+  bool commit_sent = false;
   std::atomic<uint64_t> transactions{0};
   std::atomic<uint64_t> rollbacks{0};
+  std::atomic<uint64_t> reconnects{0};
   /// Created on first use (the tables must exist); destroyed before `sql`.
   std::unique_ptr<prepared> statements;
 
@@ -208,11 +202,84 @@ struct soci_store::impl {
     return *statements;
   }
 
+  bool postgres() const noexcept {
+    return location.backend == store_backend::postgresql;
+  }
+
+  /// Records whether `ex` means that the connection is gone. SQLite has no
+  /// connection to lose.
+  void note_failure(const std::exception& ex) noexcept {
+    if (!postgres()) return;
+    auto* soci_ex = dynamic_cast<const soci::soci_error*>(&ex);
+    if (soci_ex != nullptr
+        && soci_ex->get_error_category()
+            == soci::soci_error::connection_error) {
+      lost = true;
+      return;
+    }
+    try {
+      // A round trip: only after a failure.
+      lost = !sql.is_connected();
+    } catch (const std::exception&) {
+      lost = true;
+    }
+  }
+
+  /// Opens the connection again; the prepared statements go first (they
+  /// belong to the old connection). A batch in progress is gone with it.
+  bool reconnect() noexcept {
+    statements.reset();
+    if (batch_open) {
+      batch_open = false;
+      batch_error = caf::error{};
+      ++rollbacks;
+    }
+    try {
+      sql.reconnect();
+      down = false;
+      lost = false;
+      ++reconnects;
+      return true;
+    } catch (const std::exception&) {
+      down = true;
+      return false;
+    }
+  }
+
+  /// Before any statement: a connection that is down gets one attempt to
+  /// come back, so the store heals by itself once the server is back.
+  caf::error ensure_up() {
+    if (!down || reconnect()) return {};
+    return make_error(errc::internal,
+                      "store: the database at " + location.display
+                          + " is unreachable");
+  }
+
+  /// Whether a unit of work that failed may run once more: the connection
+  /// broke, it could be opened again, and no COMMIT of the unit was sent.
+  bool retry_after_failure() noexcept {
+    if (!lost || batch_open) return false;
+    bool safe = !commit_sent;
+    return reconnect() && safe;
+  }
+
   /// Runs `body` (which returns a `caf::error` and may throw) as one write:
   /// in its own transaction, or inside the open batch under a savepoint.
+  /// Outside a batch a write that failed because the connection broke runs
+  /// once more on a new connection.
   template<class F>
   caf::error write(const std::string& what, F&& body) {
     if (batch_open) return write_in_batch(what, body);
+    if (auto err = ensure_up()) return err;
+    auto err = write_once(what, body);
+    if (err && retry_after_failure()) err = write_once(what, body);
+    return err;
+  }
+
+  template<class F>
+  caf::error write_once(const std::string& what, F& body) {
+    lost = false;
+    commit_sent = false;
     try {
       soci::transaction tx{sql};
       if (auto err = body()) {
@@ -220,14 +287,34 @@ struct soci_store::impl {
         ++rollbacks;
         return err;
       }
+      commit_sent = true;
       tx.commit();
       ++transactions;
       return {};
     } catch (const std::exception& ex) {
       // soci::transaction's destructor rolled back.
+      note_failure(ex);
       statements.reset();
       ++rollbacks;
       return internal(what, ex);
+    }
+  }
+
+  /// Runs `body` (which returns its result and may throw) as one read; a
+  /// read that failed because the connection broke runs once more on a new
+  /// connection (outside a batch).
+  template<class T, class F>
+  caf::expected<T> read(const std::string& what, F&& body) {
+    if (auto err = ensure_up()) return err;
+    for (int attempt = 0;; ++attempt) {
+      lost = false;
+      commit_sent = false;
+      try {
+        return body();
+      } catch (const std::exception& ex) {
+        note_failure(ex);
+        if (attempt > 0 || !retry_after_failure()) return internal(what, ex);
+      }
     }
   }
 
@@ -237,6 +324,7 @@ struct soci_store::impl {
     try {
       sql << std::string{"SAVEPOINT "} + savepoint_name;
     } catch (const std::exception& ex) {
+      note_failure(ex);
       batch_error = internal(what, ex);
       return batch_error;
     }
@@ -248,6 +336,7 @@ struct soci_store::impl {
         return {};
       }
     } catch (const std::exception& ex) {
+      note_failure(ex);
       statements.reset();
       err = internal(what, ex);
     }
@@ -261,7 +350,9 @@ struct soci_store::impl {
       sql << std::string{"RELEASE SAVEPOINT "} + savepoint_name;
     } catch (const std::exception& ex) {
       // The transaction itself is gone or broken (SQLite rolls back on some
-      // I/O errors): no write of this batch may be reported as stored.
+      // I/O errors, a PostgreSQL connection may have dropped): no write of
+      // this batch may be reported as stored.
+      note_failure(ex);
       batch_error = make_error(errc::internal,
                                "store: batch aborted after '"
                                    + message_of(cause) + "': " + ex.what());
@@ -271,13 +362,51 @@ struct soci_store::impl {
 
 // -- construction -------------------------------------------------------------
 
+namespace {
+
+/// Opens the SQLite file with WAL journaling, full sync, foreign keys and a
+/// busy timeout; throws on failure.
+caf::error open_sqlite(soci::session& sql, const std::string& path) {
+  sql.open(soci::sqlite3, "db=\"" + path + "\"");
+  std::string mode;
+  sql << "PRAGMA journal_mode=WAL", soci::into(mode);
+  if (mode != "wal" && !(path == ":memory:" && mode == "memory"))
+    return make_error(errc::internal,
+                      "store.url: cannot use WAL on '" + path
+                          + "' (journal_mode=" + mode + ")");
+  sql << "PRAGMA synchronous=FULL";
+  sql << "PRAGMA foreign_keys=ON";
+  sql << "PRAGMA busy_timeout=" + std::to_string(busy_timeout.count());
+  int foreign_keys = 0;
+  sql << "PRAGMA foreign_keys", soci::into(foreign_keys);
+  if (foreign_keys != 1)
+    return make_error(errc::internal,
+                      "store.url: SQLite without foreign key support");
+  return {};
+}
+
+} // namespace
+
 caf::expected<std::unique_ptr<soci_store>>
-soci_store::open(const std::string& url) {
-  auto path = sqlite_path(url);
-  if (!path) return std::move(path.error());
-  bool in_memory = *path == ":memory:";
-  if (!in_memory) {
-    auto parent = std::filesystem::path{*path}.parent_path();
+soci_store::open(const std::string& url, const store_open_options& options) {
+  std::string password;
+  if (auto env = std::getenv(store_password_env); env != nullptr)
+    password = env;
+  auto connect_timeout = std::chrono::duration_cast<std::chrono::seconds>(
+      options.connect_timeout);
+  auto location = parse_store_url(
+      url, password,
+      static_cast<int>(std::max<long long>(
+          1, static_cast<long long>(connect_timeout.count()))));
+  if (!location) return std::move(location.error());
+  // SQLite: one connection (an in-memory database exists once per
+  // connection, and the store actor is the only writer anyway).
+  size_t pool_size = location->backend == store_backend::sqlite
+      ? 1
+      : std::max<size_t>(options.pool_size, 1);
+  if (location->backend == store_backend::sqlite
+      && location->path != ":memory:") {
+    auto parent = std::filesystem::path{location->path}.parent_path();
     std::error_code ec;
     if (!parent.empty()) std::filesystem::create_directories(parent, ec);
     if (ec)
@@ -285,28 +414,22 @@ soci_store::open(const std::string& url) {
                         "store.url: cannot create directory '" + parent.string()
                             + "': " + ec.message());
   }
-  auto self = std::make_unique<impl>();
-  self->path = *path;
+  auto pool = std::make_shared<soci::connection_pool>(pool_size);
   try {
-    self->sql.open(soci::sqlite3, "db=\"" + *path + "\"");
-    std::string mode;
-    self->sql << "PRAGMA journal_mode=WAL", soci::into(mode);
-    if (mode != "wal" && !(in_memory && mode == "memory"))
-      return make_error(errc::internal,
-                        "store.url: cannot use WAL on '" + *path
-                            + "' (journal_mode=" + mode + ")");
-    self->sql << "PRAGMA synchronous=FULL";
-    self->sql << "PRAGMA foreign_keys=ON";
-    self->sql << "PRAGMA busy_timeout=" + std::to_string(busy_timeout.count());
-    int foreign_keys = 0;
-    self->sql << "PRAGMA foreign_keys", soci::into(foreign_keys);
-    if (foreign_keys != 1)
-      return make_error(errc::internal,
-                        "store.url: SQLite without foreign key support");
+    for (size_t i = 0; i < pool_size; ++i) {
+      if (location->backend == store_backend::sqlite) {
+        if (auto err = open_sqlite(pool->at(i), location->path)) return err;
+      } else {
+        pool->at(i).open(soci::postgresql, location->connect);
+      }
+    }
   } catch (const std::exception& ex) {
     return make_error(errc::internal,
-                      "store.url: cannot open '" + *path + "': " + ex.what());
+                      "store.url: cannot open '" + location->display
+                          + "': " + ex.what());
   }
+  auto self = std::make_unique<impl>(std::move(*location), std::move(pool),
+                                     pool_size);
   return std::make_unique<soci_store>(std::move(self));
 }
 
@@ -322,6 +445,7 @@ soci_store::~soci_store() {
 caf::expected<size_t> soci_store::migrate() {
   if (self_->batch_open)
     return make_error(errc::internal, "store: migrate inside a batch");
+  if (auto err = self_->ensure_up()) return err;
   self_->statements.reset();
   return apply_migrations(self_->sql);
 }
@@ -472,8 +596,26 @@ caf::error soci_store::save_drop(const drop_record& drop) {
       st.piece_placed[i] = to_int(piece.placed);
       st.piece_group[i] = piece.group_id;
     }
-    st.update_pieces.execute(true);
-    auto changed = st.update_pieces.get_affected_rows();
+    long long changed = 0;
+    if (self_->postgres()) {
+      // SOCI 4.0.3's PostgreSQL backend crashes when a prepared bulk
+      // statement runs again with vectors of another size: a statement per
+      // drop there (the server parses it each time, a small cost next to
+      // the round trip).
+      soci::statement once
+          = (self_->sql.prepare << update_pieces_sql,
+             soci::use(st.piece_x, "x"), soci::use(st.piece_y, "y"),
+             soci::use(st.piece_rotation, "rotation"),
+             soci::use(st.piece_placed, "placed"),
+             soci::use(st.piece_group, "group_id"),
+             soci::use(st.piece_session, "session_id"),
+             soci::use(st.piece_id, "piece_id"));
+      once.execute(true);
+      changed = once.get_affected_rows();
+    } else {
+      st.update_pieces.execute(true);
+      changed = st.update_pieces.get_affected_rows();
+    }
     if (changed != static_cast<long long>(n))
       return make_error(errc::invalid_argument,
                         "store: drop in " + drop.session_id
@@ -541,10 +683,19 @@ caf::expected<bool> soci_store::remove(const std::string& session_id) {
 caf::error soci_store::begin() {
   if (self_->batch_open)
     return make_error(errc::internal, "store: a batch is already open");
-  try {
-    self_->sql.begin();
-  } catch (const std::exception& ex) {
-    return internal("begin of a batch", ex);
+  if (auto err = self_->ensure_up()) return err;
+  for (int attempt = 0;; ++attempt) {
+    self_->lost = false;
+    self_->commit_sent = false;
+    try {
+      self_->sql.begin();
+      break;
+    } catch (const std::exception& ex) {
+      // A connection that broke while idle shows here first.
+      self_->note_failure(ex);
+      if (attempt > 0 || !self_->retry_after_failure())
+        return internal("begin of a batch", ex);
+    }
   }
   self_->batch_open = true;
   self_->batch_error = caf::error{};
@@ -560,8 +711,10 @@ caf::error soci_store::commit() {
     return err;
   }
   try {
+    self_->commit_sent = true;
     self_->sql.commit();
   } catch (const std::exception& ex) {
+    self_->note_failure(ex);
     auto err = internal("commit of a batch", ex);
     rollback();
     return err;
@@ -574,9 +727,10 @@ caf::error soci_store::commit() {
 void soci_store::rollback() noexcept {
   if (!self_ || !self_->batch_open) return;
   try {
-    self_->sql.rollback();
+    if (!self_->down) self_->sql.rollback();
   } catch (const std::exception&) {
-    // Nothing to undo: SQLite already ended the transaction.
+    // Nothing to undo: SQLite already ended the transaction, or the
+    // connection that held it is gone.
   }
   self_->batch_open = false;
   self_->batch_error = caf::error{};
@@ -593,163 +747,173 @@ bool soci_store::in_batch() const noexcept {
 caf::expected<std::optional<session_state>>
 soci_store::load(const std::string& session_id) {
   auto& sql = self_->sql;
-  try {
-    // One snapshot for all four queries (inside a batch: the batch's view).
-    std::optional<soci::transaction> tx;
-    if (!self_->batch_open) tx.emplace(sql);
-    session_state result;
-    result.session_id = session_id;
-    int is_public = 0;
-    int rotation = 0;
-    long long seed = 0;
-    long long version = 0;
-    long long created = 0;
-    long long started = 0;
-    long long completed = 0;
-    int schema = 0;
-    auto& spec = result.spec;
-    sql << "SELECT name, owner_id, is_public, image_id, image_url, "
-           "image_width, image_height, spec_image_width, spec_image_height, "
-           "grid_rows, grid_cols, seed, rotation, snap_ratio, table_factor, "
-           "version, created_at, started_at, completed_at, schema_version "
-           "FROM sessions WHERE id = :id",
-        soci::into(result.name), soci::into(result.owner_id),
-        soci::into(is_public), soci::into(result.image.id),
-        soci::into(result.image.url), soci::into(result.image.width),
-        soci::into(result.image.height), soci::into(spec.image_width),
-        soci::into(spec.image_height), soci::into(spec.rows),
-        soci::into(spec.cols), soci::into(seed), soci::into(rotation),
-        soci::into(spec.snap_ratio), soci::into(spec.table_factor),
-        soci::into(version), soci::into(created), soci::into(started),
-        soci::into(completed), soci::into(schema), soci::use(session_id, "id");
-    if (!sql.got_data()) return std::optional<session_state>{};
-    result.is_public = is_public != 0;
-    spec.rotation = rotation != 0;
-    spec.seed = to_unsigned(seed);
-    result.version = to_unsigned(version);
-    result.created_at = created;
-    result.started_at = started;
-    result.completed_at = completed;
-    result.schema_version = static_cast<uint16_t>(schema);
-    {
-      std::vector<int> id(fetch_rows);
-      std::vector<double> x(fetch_rows);
-      std::vector<double> y(fetch_rows);
-      std::vector<int> piece_rotation(fetch_rows);
-      std::vector<int> placed(fetch_rows);
-      std::vector<int> group(fetch_rows);
-      soci::statement st
-          = (sql.prepare << "SELECT piece_id, x, y, rotation, placed, group_id "
-                            "FROM pieces WHERE session_id = :id "
-                            "ORDER BY piece_id",
-             soci::into(id), soci::into(x), soci::into(y),
-             soci::into(piece_rotation), soci::into(placed), soci::into(group),
-             soci::use(session_id, "id"));
-      st.execute();
-      while (st.fetch()) {
-        for (size_t i = 0; i < id.size(); ++i) {
-          model::piece_state piece;
-          piece.id = id[i];
-          piece.x = x[i];
-          piece.y = y[i];
-          piece.rotation = piece_rotation[i];
-          piece.placed = placed[i] != 0;
-          piece.group_id = group[i];
-          result.pieces.push_back(piece);
+  return self_->read<std::optional<session_state>>(
+      "load of session " + session_id, [&]() -> std::optional<session_state> {
+        // One snapshot for all four queries (inside a batch: the batch's view).
+        std::optional<soci::transaction> tx;
+        if (!self_->batch_open) tx.emplace(sql);
+        session_state result;
+        result.session_id = session_id;
+        int is_public = 0;
+        int rotation = 0;
+        long long seed = 0;
+        long long version = 0;
+        long long created = 0;
+        long long started = 0;
+        long long completed = 0;
+        int schema = 0;
+        auto& spec = result.spec;
+        sql << "SELECT name, owner_id, is_public, image_id, image_url, "
+               "image_width, image_height, spec_image_width, "
+               "spec_image_height, "
+               "grid_rows, grid_cols, seed, rotation, snap_ratio, "
+               "table_factor, "
+               "version, created_at, started_at, completed_at, schema_version "
+               "FROM sessions WHERE id = :id",
+            soci::into(result.name), soci::into(result.owner_id),
+            soci::into(is_public), soci::into(result.image.id),
+            soci::into(result.image.url), soci::into(result.image.width),
+            soci::into(result.image.height), soci::into(spec.image_width),
+            soci::into(spec.image_height), soci::into(spec.rows),
+            soci::into(spec.cols), soci::into(seed), soci::into(rotation),
+            soci::into(spec.snap_ratio), soci::into(spec.table_factor),
+            soci::into(version), soci::into(created), soci::into(started),
+            soci::into(completed), soci::into(schema),
+            soci::use(session_id, "id");
+        if (!sql.got_data()) return std::optional<session_state>{};
+        result.is_public = is_public != 0;
+        spec.rotation = rotation != 0;
+        spec.seed = to_unsigned(seed);
+        result.version = to_unsigned(version);
+        result.created_at = created;
+        result.started_at = started;
+        result.completed_at = completed;
+        result.schema_version = static_cast<uint16_t>(schema);
+        {
+          std::vector<int> id(fetch_rows);
+          std::vector<double> x(fetch_rows);
+          std::vector<double> y(fetch_rows);
+          std::vector<int> piece_rotation(fetch_rows);
+          std::vector<int> placed(fetch_rows);
+          std::vector<int> group(fetch_rows);
+          soci::statement st
+              = (sql.prepare
+                     << "SELECT piece_id, x, y, rotation, placed, group_id "
+                        "FROM pieces WHERE session_id = :id "
+                        "ORDER BY piece_id",
+                 soci::into(id), soci::into(x), soci::into(y),
+                 soci::into(piece_rotation), soci::into(placed),
+                 soci::into(group), soci::use(session_id, "id"));
+          st.execute();
+          while (st.fetch()) {
+            for (size_t i = 0; i < id.size(); ++i) {
+              model::piece_state piece;
+              piece.id = id[i];
+              piece.x = x[i];
+              piece.y = y[i];
+              piece.rotation = piece_rotation[i];
+              piece.placed = placed[i] != 0;
+              piece.group_id = group[i];
+              result.pieces.push_back(piece);
+            }
+            // SOCI shrinks the vectors to the rows fetched; restore the chunk.
+            for (auto* column : {&id, &piece_rotation, &placed, &group})
+              column->resize(fetch_rows);
+            x.resize(fetch_rows);
+            y.resize(fetch_rows);
+          }
         }
-        // SOCI shrinks the vectors to the rows fetched; restore the chunk.
-        for (auto* column : {&id, &piece_rotation, &placed, &group})
-          column->resize(fetch_rows);
-        x.resize(fetch_rows);
-        y.resize(fetch_rows);
-      }
-    }
-    {
-      participant who;
-      long long joined = 0;
-      soci::statement st
-          = (sql.prepare << "SELECT user_id, username, color, joined_at "
-                            "FROM participants WHERE session_id = :id "
-                            "ORDER BY joined_at, user_id",
-             soci::into(who.user_id), soci::into(who.username),
-             soci::into(who.color), soci::into(joined),
-             soci::use(session_id, "id"));
-      st.execute();
-      while (st.fetch()) {
-        who.joined_at = joined;
-        who.online = false;
-        result.participants.push_back(who);
-      }
-    }
-    {
-      chat_entry line;
-      long long sent = 0;
-      soci::statement st
-          = (sql.prepare << "SELECT id, user_id, username, message, sent_at "
-                            "FROM chat WHERE session_id = :id ORDER BY seq",
-             soci::into(line.id), soci::into(line.user_id),
-             soci::into(line.username), soci::into(line.message),
-             soci::into(sent), soci::use(session_id, "id"));
-      st.execute();
-      while (st.fetch()) {
-        line.timestamp = sent;
-        result.chat.push_back(line);
-      }
-    }
-    if (tx) tx->commit();
-    return std::optional<session_state>{std::move(result)};
-  } catch (const std::exception& ex) {
-    return internal("load of session " + session_id, ex);
-  }
+        {
+          participant who;
+          long long joined = 0;
+          soci::statement st
+              = (sql.prepare << "SELECT user_id, username, color, joined_at "
+                                "FROM participants WHERE session_id = :id "
+                                "ORDER BY joined_at, user_id",
+                 soci::into(who.user_id), soci::into(who.username),
+                 soci::into(who.color), soci::into(joined),
+                 soci::use(session_id, "id"));
+          st.execute();
+          while (st.fetch()) {
+            who.joined_at = joined;
+            who.online = false;
+            result.participants.push_back(who);
+          }
+        }
+        {
+          chat_entry line;
+          long long sent = 0;
+          soci::statement st
+              = (sql.prepare
+                     << "SELECT id, user_id, username, message, sent_at "
+                        "FROM chat WHERE session_id = :id ORDER BY seq",
+                 soci::into(line.id), soci::into(line.user_id),
+                 soci::into(line.username), soci::into(line.message),
+                 soci::into(sent), soci::use(session_id, "id"));
+          st.execute();
+          while (st.fetch()) {
+            line.timestamp = sent;
+            result.chat.push_back(line);
+          }
+        }
+        if (tx) tx->commit();
+        return std::optional<session_state>{std::move(result)};
+      });
 }
 
 caf::expected<std::vector<session_summary>> soci_store::list() {
   auto& sql = self_->sql;
-  try {
-    std::vector<session_summary> result;
-    session_summary row;
-    int is_public = 0;
-    long long completed = 0;
-    long long created = 0;
-    long long pieces = 0;
-    long long placed = 0;
-    soci::statement st
-        = (sql.prepare << "SELECT s.id, s.name, s.owner_id, s.is_public, "
-                          "s.image_id, s.image_url, s.image_width, "
-                          "s.image_height, s.grid_rows, s.grid_cols, "
-                          "s.completed_at, s.created_at, "
-                          "(SELECT COUNT(*) FROM pieces p "
-                          "WHERE p.session_id = s.id), "
-                          "(SELECT COUNT(*) FROM pieces p "
-                          "WHERE p.session_id = s.id AND p.placed = 1) "
-                          "FROM sessions s ORDER BY s.created_at DESC, s.id",
-           soci::into(row.session_id), soci::into(row.name),
-           soci::into(row.owner_id), soci::into(is_public),
-           soci::into(row.image.id), soci::into(row.image.url),
-           soci::into(row.image.width), soci::into(row.image.height),
-           soci::into(row.rows), soci::into(row.cols), soci::into(completed),
-           soci::into(created), soci::into(pieces), soci::into(placed));
-    st.execute();
-    while (st.fetch()) {
-      row.is_public = is_public != 0;
-      row.is_completed = completed != 0;
-      row.created_at = created;
-      row.piece_count = static_cast<int32_t>(pieces);
-      row.placed_count = static_cast<int32_t>(placed);
-      row.participants_online = 0;
-      result.push_back(row);
-    }
-    return result;
-  } catch (const std::exception& ex) {
-    return internal("list of sessions", ex);
-  }
+  return self_->read<std::vector<session_summary>>(
+      "list of sessions", [&]() -> std::vector<session_summary> {
+        std::vector<session_summary> result;
+        session_summary row;
+        int is_public = 0;
+        long long completed = 0;
+        long long created = 0;
+        long long pieces = 0;
+        long long placed = 0;
+        soci::statement st
+            = (sql.prepare
+                   << "SELECT s.id, s.name, s.owner_id, s.is_public, "
+                      "s.image_id, s.image_url, s.image_width, "
+                      "s.image_height, s.grid_rows, s.grid_cols, "
+                      "s.completed_at, s.created_at, "
+                      "(SELECT COUNT(*) FROM pieces p "
+                      "WHERE p.session_id = s.id), "
+                      "(SELECT COUNT(*) FROM pieces p "
+                      "WHERE p.session_id = s.id AND p.placed = 1) "
+                      "FROM sessions s ORDER BY s.created_at DESC, s.id",
+               soci::into(row.session_id), soci::into(row.name),
+               soci::into(row.owner_id), soci::into(is_public),
+               soci::into(row.image.id), soci::into(row.image.url),
+               soci::into(row.image.width), soci::into(row.image.height),
+               soci::into(row.rows), soci::into(row.cols),
+               soci::into(completed), soci::into(created), soci::into(pieces),
+               soci::into(placed));
+        st.execute();
+        while (st.fetch()) {
+          row.is_public = is_public != 0;
+          row.is_completed = completed != 0;
+          row.created_at = created;
+          row.piece_count = static_cast<int32_t>(pieces);
+          row.placed_count = static_cast<int32_t>(placed);
+          row.participants_online = 0;
+          result.push_back(row);
+        }
+        return result;
+      });
 }
 
 bool soci_store::ping() noexcept {
   try {
-    int one = 0;
-    self_->sql << "SELECT 1", soci::into(one);
-    return one == 1;
+    // A broken connection is opened again here, so a health check heals
+    // the store as soon as the database is back.
+    auto ok = self_->read<bool>("ping", [this]() {
+      int one = 0;
+      self_->sql << "SELECT 1", soci::into(one);
+      return one == 1;
+    });
+    return ok && *ok;
   } catch (const std::exception&) {
     return false;
   }
@@ -762,11 +926,6 @@ namespace {
 // SOCI 4.0.3's SQLite backend implements neither `write_from_start` nor
 // `read_from_start`: append, and read with its 0-based offsets.
 
-/// A SOCI blob holding `bytes` (SOCI copies them into its own buffer).
-void fill_blob(soci::blob& blob, const std::string& bytes) {
-  blob.append(bytes.data(), bytes.size());
-}
-
 /// The bytes of a fetched blob.
 std::string blob_bytes(soci::blob& blob) {
   std::string result(blob.get_len(), '\0');
@@ -776,6 +935,85 @@ std::string blob_bytes(soci::blob& blob) {
   }
   return result;
 }
+
+/// PostgreSQL's hex text form of a BYTEA value: `\x` and two lowercase
+/// digits per byte.
+std::string to_bytea_hex(const std::string& bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 + bytes.size() * 2);
+  out += "\\x";
+  for (char ch : bytes) {
+    auto c = static_cast<unsigned char>(ch);
+    out += digits[c >> 4];
+    out += digits[c & 0x0f];
+  }
+  return out;
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/// The bytes of a BYTEA value in hex text form; throws on anything else
+/// (a server that ignores `bytea_output=hex`).
+std::string from_bytea_hex(const std::string& text) {
+  if (text.size() < 2 || text[0] != '\\' || text[1] != 'x'
+      || text.size() % 2 != 0)
+    throw std::runtime_error("BYTEA value not in hex format");
+  std::string out;
+  out.reserve(text.size() / 2 - 1);
+  for (size_t i = 2; i < text.size(); i += 2) {
+    int hi = hex_digit(text[i]);
+    int lo = hex_digit(text[i + 1]);
+    if (hi < 0 || lo < 0) throw std::runtime_error("bad hex in a BYTEA value");
+    out += static_cast<char>(hi * 16 + lo);
+  }
+  return out;
+}
+
+/// Image bytes as one statement parameter or result column. SOCI's `blob`
+/// is a BLOB on SQLite but a large object (an OID column, not BYTEA) on
+/// PostgreSQL, so there the bytes travel as BYTEA's hex text instead.
+class image_bytes {
+public:
+  image_bytes(soci::session& sql, bool postgres) : postgres_(postgres) {
+    if (!postgres_) blob_.emplace(sql);
+  }
+
+  /// Parameter `name` holding `bytes`.
+  void use(soci::statement& st, const std::string& bytes, const char* name) {
+    if (postgres_) {
+      text_ = to_bytea_hex(bytes);
+      st.exchange(soci::use(text_, name));
+    } else {
+      blob_->append(bytes.data(), bytes.size());
+      st.exchange(soci::use(*blob_, name));
+    }
+  }
+
+  /// The next result column.
+  void into(soci::statement& st) {
+    if (postgres_)
+      st.exchange(soci::into(text_));
+    else
+      st.exchange(soci::into(*blob_));
+  }
+
+  /// The fetched bytes.
+  std::string get() {
+    if (postgres_) return from_bytea_hex(text_);
+    return blob_bytes(*blob_);
+  }
+
+private:
+  bool postgres_;
+  std::optional<soci::blob> blob_;
+  std::string text_;
+};
 
 } // namespace
 
@@ -795,21 +1033,29 @@ caf::error soci_store::put_image(const image_record& image,
                         "the store holds " + std::to_string(stored)
                             + " images; at most " + std::to_string(max_stored)
                             + " (images.max-stored)");
-    soci::blob original{sql};
-    fill_blob(original, image.original.str());
-    soci::blob thumbnail{sql};
-    fill_blob(thumbnail, image.thumbnail.str());
     long long created = info.created_at;
-    sql << "INSERT INTO images (id, name, content_type, width, height, "
-           "bytes, thumbnail, thumbnail_content_type, owner_id, created_at) "
-           "VALUES (:id, :name, :content_type, :width, :height, :bytes, "
-           ":thumbnail, :thumbnail_content_type, :owner_id, :created_at)",
-        soci::use(info.id, "id"), soci::use(info.name, "name"),
-        soci::use(info.content_type, "content_type"),
-        soci::use(info.width, "width"), soci::use(info.height, "height"),
-        soci::use(original, "bytes"), soci::use(thumbnail, "thumbnail"),
-        soci::use(info.thumbnail_content_type, "thumbnail_content_type"),
-        soci::use(info.owner_id, "owner_id"), soci::use(created, "created_at");
+    soci::statement st{sql};
+    image_bytes original{sql, self_->postgres()};
+    image_bytes thumbnail{sql, self_->postgres()};
+    st.exchange(soci::use(info.id, "id"));
+    st.exchange(soci::use(info.name, "name"));
+    st.exchange(soci::use(info.content_type, "content_type"));
+    st.exchange(soci::use(info.width, "width"));
+    st.exchange(soci::use(info.height, "height"));
+    original.use(st, image.original.str(), "bytes");
+    thumbnail.use(st, image.thumbnail.str(), "thumbnail");
+    st.exchange(
+        soci::use(info.thumbnail_content_type, "thumbnail_content_type"));
+    st.exchange(soci::use(info.owner_id, "owner_id"));
+    st.exchange(soci::use(created, "created_at"));
+    st.alloc();
+    st.prepare("INSERT INTO images (id, name, content_type, width, height, "
+               "bytes, thumbnail, thumbnail_content_type, owner_id, "
+               "created_at) VALUES (:id, :name, :content_type, :width, "
+               ":height, :bytes, :thumbnail, :thumbnail_content_type, "
+               ":owner_id, :created_at)");
+    st.define_and_bind();
+    st.execute(true);
     return caf::error{};
   });
 }
@@ -851,74 +1097,124 @@ struct image_row {
 } // namespace
 
 caf::expected<std::vector<image_info>> soci_store::list_images() {
-  try {
-    std::vector<image_info> result;
-    image_row row;
-    soci::statement st{self_->sql};
-    row.into(st);
-    st.alloc();
-    st.prepare(std::string{"SELECT "} + image_info_columns
-               + " FROM images ORDER BY created_at DESC, id");
-    st.define_and_bind();
-    st.execute();
-    while (st.fetch())
-      result.push_back(row.get());
-    return result;
-  } catch (const std::exception& ex) {
-    return internal("list of images", ex);
-  }
+  return self_->read<std::vector<image_info>>(
+      "list of images", [&]() -> std::vector<image_info> {
+        std::vector<image_info> result;
+        image_row row;
+        soci::statement st{self_->sql};
+        row.into(st);
+        st.alloc();
+        st.prepare(std::string{"SELECT "} + image_info_columns
+                   + " FROM images ORDER BY created_at DESC, id");
+        st.define_and_bind();
+        st.execute();
+        while (st.fetch())
+          result.push_back(row.get());
+        return result;
+      });
 }
 
 caf::expected<std::optional<image_info>>
 soci_store::load_image_info(const std::string& id) {
-  try {
-    image_row row;
-    soci::statement st{self_->sql};
-    row.into(st);
-    st.exchange(soci::use(id, "id"));
-    st.alloc();
-    st.prepare(std::string{"SELECT "} + image_info_columns
-               + " FROM images WHERE id = :id");
-    st.define_and_bind();
-    st.execute();
-    if (!st.fetch()) return std::optional<image_info>{};
-    return std::optional<image_info>{row.get()};
-  } catch (const std::exception& ex) {
-    return internal("load of image " + id, ex);
-  }
+  return self_->read<std::optional<image_info>>(
+      "load of image " + id, [&]() -> std::optional<image_info> {
+        image_row row;
+        soci::statement st{self_->sql};
+        row.into(st);
+        st.exchange(soci::use(id, "id"));
+        st.alloc();
+        st.prepare(std::string{"SELECT "} + image_info_columns
+                   + " FROM images WHERE id = :id");
+        st.define_and_bind();
+        st.execute();
+        if (!st.fetch()) return std::optional<image_info>{};
+        return std::optional<image_info>{row.get()};
+      });
 }
 
 caf::expected<std::optional<image_file>>
 soci_store::load_image_file(const std::string& id, image_part part) {
   auto& sql = self_->sql;
-  try {
-    image_file result;
-    soci::blob bytes{sql};
-    if (part == image_part::thumbnail)
-      sql << "SELECT thumbnail_content_type, thumbnail FROM images "
-             "WHERE id = :id",
-          soci::into(result.content_type), soci::into(bytes),
-          soci::use(id, "id");
-    else
-      sql << "SELECT content_type, bytes FROM images WHERE id = :id",
-          soci::into(result.content_type), soci::into(bytes),
-          soci::use(id, "id");
-    if (!sql.got_data()) return std::optional<image_file>{};
-    result.bytes = blob_bytes(bytes);
-    return std::optional<image_file>{std::move(result)};
-  } catch (const std::exception& ex) {
-    return internal("load of image " + id + " " + to_string(part), ex);
-  }
+  return self_->read<std::optional<image_file>>(
+      "load of image " + id + " " + to_string(part),
+      [&]() -> std::optional<image_file> {
+        image_file result;
+        image_bytes bytes{sql, self_->postgres()};
+        soci::statement st{sql};
+        st.exchange(soci::into(result.content_type));
+        bytes.into(st);
+        st.exchange(soci::use(id, "id"));
+        st.alloc();
+        if (part == image_part::thumbnail)
+          st.prepare("SELECT thumbnail_content_type, thumbnail FROM images "
+                     "WHERE id = :id");
+        else
+          st.prepare("SELECT content_type, bytes FROM images WHERE id = :id");
+        st.define_and_bind();
+        st.execute();
+        if (!st.fetch()) return std::optional<image_file>{};
+        result.bytes = bytes.get();
+        return std::optional<image_file>{std::move(result)};
+      });
+}
+
+// -- for other modules of persistence/ ----------------------------------------
+
+caf::error
+soci_store::write(const std::string& what,
+                  const std::function<caf::error(soci::session&)>& body) {
+  return self_->write(what, [&]() {
+    return body(self_->sql);
+  });
+}
+
+soci::session& soci_store::session() noexcept {
+  return self_->sql;
+}
+
+caf::error
+soci_store::read(const std::string& what,
+                 const std::function<caf::error(soci::session&)>& body) {
+  caf::error result;
+  auto ran = self_->read<bool>(what, [&]() {
+    result = body(self_->sql);
+    return true;
+  });
+  if (!ran) return std::move(ran.error());
+  return result;
 }
 
 // -- properties ---------------------------------------------------------------
 
 const std::string& soci_store::path() const noexcept {
-  return self_->path;
+  return self_->location.backend == store_backend::sqlite
+      ? self_->location.path
+      : self_->location.display;
+}
+
+const std::string& soci_store::display_url() const noexcept {
+  return self_->location.display;
+}
+
+store_backend soci_store::backend() const noexcept {
+  return self_->location.backend;
+}
+
+size_t soci_store::pool_size() const noexcept {
+  return self_->pool_size;
+}
+
+std::shared_ptr<soci::connection_pool> soci_store::pool() const noexcept {
+  return self_->pool;
+}
+
+bool soci_store::retry_batch() noexcept {
+  return self_->retry_after_failure();
 }
 
 store_stats soci_store::stats() const noexcept {
-  return {self_->transactions.load(), self_->rollbacks.load()};
+  return {self_->transactions.load(), self_->rollbacks.load(),
+          self_->reconnects.load()};
 }
 
 } // namespace puzzle::persistence

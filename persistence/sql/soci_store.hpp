@@ -1,7 +1,9 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,17 +14,35 @@
 
 #include "actors/message_types.hpp"
 #include "actors/session/session_state.hpp"
+#include "persistence/sql/store_url.hpp"
+
+namespace soci {
+class session;
+class connection_pool;
+} // namespace soci
 
 namespace puzzle::persistence {
+
+/// How `soci_store::open` connects (the `[store]` settings).
+struct store_open_options {
+  /// PostgreSQL connections opened (`store.pool-size`); the store uses one,
+  /// the others are for `pool()`. SQLite always has one.
+  size_t pool_size = 4;
+  /// How long opening one PostgreSQL connection may take
+  /// (`store.connect-timeout`; libpq counts whole seconds, at least 1).
+  std::chrono::milliseconds connect_timeout{5'000};
+};
 
 /// Counters of a `soci_store`; safe to read from any thread.
 struct store_stats {
   uint64_t transactions = 0; ///< Write transactions committed.
   uint64_t rollbacks = 0;    ///< Write transactions rolled back.
+  uint64_t reconnects = 0;   ///< Connections opened again after a break.
 };
 
-/// The sessions and uploaded images in a SQL database through SOCI (SQLite
-/// today).
+/// The sessions and uploaded images in a SQL database through SOCI: SQLite
+/// (one node) or PostgreSQL (shared by the nodes of a cluster), with the
+/// same SQL and the same migrations.
 ///
 /// Blocking: every call waits for the disk. Use it only inside the store
 /// actor that owns it (architecture.md), never on a shared scheduler
@@ -38,21 +58,33 @@ struct store_stats {
 /// each write is isolated by a savepoint: a failing write changes nothing
 /// and reports its own error while the other writes of the batch still
 /// commit. Only a failure of the transaction itself fails the whole batch.
+///
+/// A broken PostgreSQL connection (the server restarted, a proxy dropped
+/// it) is opened again: a write or read that failed because of it runs
+/// once more on the new connection, unless its COMMIT had been sent (then
+/// whether it was stored is unknown, and the error is reported). A batch is
+/// retried by its owner through `retry_batch()`. While the server stays
+/// away every call fails fast with `errc::internal` after one attempt to
+/// reconnect, so the store heals by itself once the server is back.
 class soci_store {
 public:
   struct impl;
 
-  /// Opens (and creates) the database named by `url`: `sqlite:<path>`,
-  /// `sqlite://<path>` or `sqlite3:<path>` (`sqlite:///abs/path` is the
-  /// absolute path). Creates the parent directory of the file when missing
-  /// and sets WAL journaling, `synchronous=FULL`, foreign keys and a busy
-  /// timeout. Does not migrate: call `migrate()` next.
-  /// @returns the store, or an error whose message starts with `store.url`:
-  ///          `errc::invalid_argument` for a URL we cannot use (PostgreSQL
-  ///          is not supported yet), `errc::internal` when the database
-  ///          cannot be opened.
+  /// Opens the database named by `url` (see `parse_store_url`):
+  /// - `sqlite:<path>` (and its spellings): creates the file and its parent
+  ///   directory when missing and sets WAL journaling, `synchronous=FULL`,
+  ///   foreign keys and a busy timeout;
+  /// - `postgresql://user[:password]@host[:port]/db`: opens
+  ///   `options.pool_size` connections; the password comes from
+  ///   `PUZZLE_STORE_PASSWORD` when set, else the URL, else libpq's own
+  ///   `PGPASSWORD` or `~/.pgpass`.
+  /// Does not migrate: call `migrate()` next.
+  /// @returns the store, or an error whose message starts with `store.url`
+  ///          (never containing the password): `errc::invalid_argument` for
+  ///          a URL we cannot use, `errc::internal` when the database cannot
+  ///          be opened.
   static caf::expected<std::unique_ptr<soci_store>>
-  open(const std::string& url);
+  open(const std::string& url, const store_open_options& options = {});
 
   /// Use `open`.
   explicit soci_store(std::unique_ptr<impl> self) noexcept;
@@ -149,10 +181,49 @@ public:
   caf::expected<std::optional<image_file>>
   load_image_file(const std::string& id, image_part part);
 
+  // -- for other modules of persistence/ -------------------------------------
+
+  /// Runs `body` as one write, like the writes above (own transaction, or a
+  /// savepoint inside an open batch); exceptions become `errc::internal`
+  /// naming `what`. Used by persistence/sql/accounts.cpp.
+  caf::error write(const std::string& what,
+                   const std::function<caf::error(soci::session&)>& body);
+
+  /// The connection, for reads of other modules (catch SOCI's exceptions).
+  /// Prefer `read`: after the PostgreSQL connection broke and could not be
+  /// opened again, SOCI's session must not be used at all.
+  soci::session& session() noexcept;
+
+  /// Runs `body` as one read on the store's connection: fails fast with
+  /// `errc::internal` while the database is unreachable, runs once more on
+  /// a new connection when the old one broke, and turns exceptions into
+  /// `errc::internal` naming `what`.
+  caf::error read(const std::string& what,
+                  const std::function<caf::error(soci::session&)>& body);
+
   // -- properties -------------------------------------------------------------
 
-  /// The database file.
+  /// The database file (SQLite) or the URL without its password.
   const std::string& path() const noexcept;
+
+  /// `store.url` without its password, for logs.
+  const std::string& display_url() const noexcept;
+
+  store_backend backend() const noexcept;
+
+  /// Connections in `pool()`.
+  size_t pool_size() const noexcept;
+
+  /// Every connection of this store. The store holds one of them for as
+  /// long as it lives; another thread may lease the others
+  /// (`soci::session{*pool()}`), e.g. for cluster bookkeeping that must not
+  /// wait behind a large batch. Thread-safe.
+  std::shared_ptr<soci::connection_pool> pool() const noexcept;
+
+  /// After a failed batch (`begin` or `commit` returned an error): whether
+  /// the connection had broken, is open again, and the batch never sent
+  /// its COMMIT, so that running the whole batch once more is safe.
+  bool retry_batch() noexcept;
 
   store_stats stats() const noexcept;
 

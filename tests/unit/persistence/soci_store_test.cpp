@@ -16,6 +16,8 @@
 
 #include "actors/caf_errors.hpp"
 #include "persistence/sql/migrations.hpp"
+#include "persistence/sql/store_url.hpp"
+#include "tests/unit/persistence/test_database.hpp"
 
 namespace {
 
@@ -27,6 +29,8 @@ using puzzle::session_state;
 using puzzle::session_summary;
 using puzzle::model::piece_state;
 using puzzle::persistence::soci_store;
+using puzzle::test::backend;
+using puzzle::test::test_database;
 
 /// A fresh directory under /tmp, removed with everything in it.
 class temp_dir {
@@ -165,9 +169,8 @@ session_state sample_session(const std::string& id = "s-1") {
   return s;
 }
 
-std::unique_ptr<soci_store> open_store(const std::string& dir,
-                                       const std::string& file = "puzzle.db") {
-  auto store = soci_store::open("sqlite:" + dir + "/" + file);
+std::unique_ptr<soci_store> open_url(const std::string& url) {
+  auto store = soci_store::open(url);
   if (!store) {
     ADD_FAILURE() << puzzle::message_of(store.error());
     return nullptr;
@@ -193,38 +196,53 @@ session_state load_ok(soci_store& store, const std::string& id) {
   return std::move(**loaded);
 }
 
-long long count_rows(const std::string& db_file, const std::string& table,
+long long count_rows(const std::string& url, const std::string& table,
                      const std::string& session_id) {
-  soci::session sql(soci::sqlite3, "db=\"" + db_file + "\"");
+  auto sql = puzzle::test::raw_session(url);
   long long n = -1;
-  sql << "SELECT COUNT(*) FROM " + table + " WHERE session_id = :id", soci::into(n),
+  *sql << "SELECT COUNT(*) FROM " + table + " WHERE session_id = :id", soci::into(n),
       soci::use(session_id);
   return n;
 }
 
-class SociStore : public ::testing::Test {
+/// Every test runs on SQLite and on PostgreSQL (instances `sqlite/...` and
+/// `postgresql/...`), each on a fresh database.
+class SociStore : public ::testing::TestWithParam<backend> {
 protected:
   void SetUp() override {
-    store = open_store(dir.path());
+    db = std::make_unique<test_database>(GetParam());
+    if (!db->skip_reason().empty()) GTEST_SKIP() << db->skip_reason();
+    store = open_url(db->url());
     ASSERT_NE(store, nullptr);
   }
 
-  std::string db_file() const {
-    return dir.path() + "/puzzle.db";
+  void TearDown() override {
+    store.reset();
+    db.reset();
   }
 
-  temp_dir dir;
+  /// The URL `count_rows` opens.
+  std::string db_file() const {
+    return db->url();
+  }
+
+  std::unique_ptr<test_database> db;
   std::unique_ptr<soci_store> store;
 };
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, SociStore, ::testing::Values(backend::sqlite),
+                         puzzle::test::backend_name);
+INSTANTIATE_TEST_SUITE_P(Postgresql, SociStore, ::testing::Values(backend::postgresql),
+                         puzzle::test::backend_name);
 
 // -- migrations ---------------------------------------------------------------
 
 TEST(SociStoreMigrations, AreNumberedFromOneAndStrictlyIncreasing) {
   const auto& all = puzzle::persistence::migrations();
-  ASSERT_EQ(all.size(), 2u);
+  ASSERT_GE(all.size(), 2u);
   for (size_t i = 0; i < all.size(); ++i)
     EXPECT_EQ(all[i].version, static_cast<int32_t>(i) + 1);
-  EXPECT_EQ(puzzle::persistence::latest_schema_version(), 2);
+  EXPECT_EQ(puzzle::persistence::latest_schema_version(), static_cast<int32_t>(all.size()));
 }
 
 TEST(SociStoreMigrations, SplitStatementsSplitsAtSemicolonsAndTrims) {
@@ -236,72 +254,127 @@ TEST(SociStoreMigrations, SplitStatementsSplitsAtSemicolonsAndTrims) {
   EXPECT_TRUE(puzzle::persistence::split_statements(" ; \n").empty());
 }
 
-TEST(SociStoreMigrations, ApplyOnceAndNotAgainOnReopen) {
-  temp_dir dir;
-  auto url = "sqlite:" + dir.path() + "/m.db";
-  {
-    auto store = soci_store::open(url);
-    ASSERT_TRUE(store) << puzzle::message_of(store.error());
-    auto first = (*store)->migrate();
-    ASSERT_TRUE(first) << puzzle::message_of(first.error());
-    EXPECT_EQ(*first, 2u);
-    auto second = (*store)->migrate();
-    ASSERT_TRUE(second) << puzzle::message_of(second.error());
-    EXPECT_EQ(*second, 0u);
-  }
-  auto reopened = soci_store::open(url);
+TEST_P(SociStore, MigrationsApplyOnceAndNotAgainOnReopen) {
+  // SetUp applied them all; a second call and a new instance apply none.
+  auto count = static_cast<size_t>(puzzle::persistence::latest_schema_version());
+  auto second = store->migrate();
+  ASSERT_TRUE(second) << puzzle::message_of(second.error());
+  EXPECT_EQ(*second, 0u);
+  store.reset();
+  auto reopened = soci_store::open(db->url());
   ASSERT_TRUE(reopened) << puzzle::message_of(reopened.error());
   auto again = (*reopened)->migrate();
   ASSERT_TRUE(again) << puzzle::message_of(again.error());
   EXPECT_EQ(*again, 0u);
-  soci::session sql(soci::sqlite3, "db=\"" + dir.path() + "/m.db\"");
-  int rows = 0;
+  auto sql = db->raw();
+  long long rows = 0;
   int version = 0;
   std::string description;
-  sql << "SELECT COUNT(*) FROM schema_migrations", soci::into(rows);
-  EXPECT_EQ(rows, 2);
-  sql << "SELECT version, description FROM schema_migrations WHERE version = 1",
+  *sql << "SELECT COUNT(*) FROM schema_migrations", soci::into(rows);
+  EXPECT_EQ(rows, static_cast<long long>(count));
+  *sql << "SELECT version, description FROM schema_migrations WHERE version = 1",
       soci::into(version), soci::into(description);
   EXPECT_EQ(version, 1);
   EXPECT_EQ(description, "sessions, pieces, participants and chat");
-  sql << "SELECT version, description FROM schema_migrations WHERE version = 2",
+  *sql << "SELECT version, description FROM schema_migrations WHERE version = 2",
       soci::into(version), soci::into(description);
   EXPECT_EQ(version, 2);
   EXPECT_EQ(description, "uploaded images");
-  std::string mode;
-  sql << "PRAGMA journal_mode", soci::into(mode);
-  EXPECT_EQ(mode, "wal");
+  if (GetParam() == backend::sqlite) {
+    std::string mode;
+    *sql << "PRAGMA journal_mode", soci::into(mode);
+    EXPECT_EQ(mode, "wal");
+  }
 }
 
-TEST(SociStoreMigrations, RefusesADatabaseFromANewerBuild) {
-  temp_dir dir;
-  auto url = "sqlite:" + dir.path() + "/m.db";
+TEST_P(SociStore, MigrationsOnAFreshDatabaseApplyAll) {
+  store.reset();
+  test_database fresh{GetParam()};
+  auto opened = soci_store::open(fresh.url());
+  ASSERT_TRUE(opened) << puzzle::message_of(opened.error());
+  auto first = (*opened)->migrate();
+  ASSERT_TRUE(first) << puzzle::message_of(first.error());
+  EXPECT_EQ(*first, puzzle::persistence::migrations().size());
+}
+
+TEST_P(SociStore, MigrationsRefuseADatabaseFromANewerBuild) {
+  store.reset();
   {
-    auto store = soci_store::open(url);
-    ASSERT_TRUE(store);
-    ASSERT_TRUE((*store)->migrate());
+    auto sql = db->raw();
+    *sql << "INSERT INTO schema_migrations (version, description, applied_at) "
+            "VALUES (99, 'future', 0)";
   }
-  {
-    soci::session sql(soci::sqlite3, "db=\"" + dir.path() + "/m.db\"");
-    sql << "INSERT INTO schema_migrations (version, description, applied_at) "
-           "VALUES (99, 'future', 0)";
-  }
-  auto store = soci_store::open(url);
-  ASSERT_TRUE(store);
-  auto applied = (*store)->migrate();
+  auto reopened = soci_store::open(db->url());
+  ASSERT_TRUE(reopened);
+  auto applied = (*reopened)->migrate();
   ASSERT_FALSE(applied);
   EXPECT_EQ(puzzle::code_of(applied.error()), errc::internal);
   EXPECT_EQ(puzzle::message_of(applied.error()),
-            "store: database schema version 99 is newer than this build (2)");
+            "store: database schema version 99 is newer than this build ("
+                + std::to_string(puzzle::persistence::latest_schema_version()) + ")");
 }
 
 // -- open ---------------------------------------------------------------------
 
-TEST(SociStoreOpen, RejectsPostgresqlForNow) {
-  auto store = soci_store::open("postgresql://puzzle@db:5432/puzzle");
+TEST(SociStoreOpen, ParsesPostgresqlUrlsIntoLibpqKeywords) {
+  using puzzle::persistence::parse_store_url;
+  using puzzle::persistence::store_backend;
+  auto full = parse_store_url("postgresql://pz%40user:p%27w%5Cd@db.example:6543/"
+                              "puzzle%20db?sslmode=require&application_name=node-1");
+  ASSERT_TRUE(full) << puzzle::message_of(full.error());
+  EXPECT_EQ(full->backend, store_backend::postgresql);
+  EXPECT_EQ(full->connect,
+            "host='db.example' port='6543' dbname='puzzle db' user='pz@user' "
+            "password='p\\'w\\\\d' sslmode='require' "
+            "application_name='node-1' connect_timeout='5' "
+            "options='-c bytea_output=hex -c client_min_messages=warning'");
+  EXPECT_EQ(full->display,
+            "postgresql://pz%40user:***@db.example:6543/"
+            "puzzle%20db?sslmode=require&application_name=node-1");
+  // The environment's password wins; IPv6 hosts in brackets; postgres://.
+  auto v6 = parse_store_url("postgres://u:inurl@[::1]:5432/p?connect_timeout=2", "fromenv", 9);
+  ASSERT_TRUE(v6) << puzzle::message_of(v6.error());
+  EXPECT_EQ(v6->connect,
+            "host='::1' port='5432' dbname='p' user='u' password='fromenv' "
+            "connect_timeout='2' "
+            "options='-c bytea_output=hex -c client_min_messages=warning'");
+  auto bare = parse_store_url("postgresql://localhost");
+  ASSERT_TRUE(bare);
+  EXPECT_EQ(bare->connect,
+            "host='localhost' connect_timeout='5' "
+            "options='-c bytea_output=hex -c client_min_messages=warning'");
+  EXPECT_EQ(bare->display, "postgresql://localhost");
+}
+
+TEST(SociStoreOpen, RejectsBrokenPostgresqlUrlsWithoutShowingThePassword) {
+  using puzzle::persistence::parse_store_url;
+  for (std::string url :
+       {"postgresql://", "postgresql://u:secret@:5432/db", "postgresql://u:secret@h:99999/db",
+        "postgresql://u:secret@h:5x/db", "postgresql://u:secret@[::1/db",
+        "postgresql://u:sec%zzret@h/db", "postgresql://u:secret@h/db?password=x",
+        "postgresql://u:secret@h/db?bad"}) {
+    SCOPED_TRACE(url);
+    auto parsed = parse_store_url(url);
+    ASSERT_FALSE(parsed);
+    EXPECT_EQ(puzzle::code_of(parsed.error()), errc::invalid_argument);
+    auto text = puzzle::message_of(parsed.error());
+    EXPECT_EQ(text.rfind("store.url: ", 0), 0u) << text;
+    EXPECT_EQ(text.find("secret"), std::string::npos) << text;
+  }
+  EXPECT_EQ(puzzle::persistence::redact_store_url("postgresql://u:secret@h:1/d"),
+            "postgresql://u:***@h:1/d");
+  EXPECT_EQ(puzzle::persistence::redact_store_url("sqlite:data/x.db"), "sqlite:data/x.db");
+}
+
+TEST(SociStoreOpen, UnreachablePostgresqlIsAnInternalErrorNamingTheKey) {
+  // Port 1 on loopback: nothing listens there, the connection is refused.
+  auto store = soci_store::open("postgresql://u:secret@127.0.0.1:1/none");
   ASSERT_FALSE(store);
-  EXPECT_EQ(puzzle::code_of(store.error()), errc::invalid_argument);
-  EXPECT_EQ(puzzle::message_of(store.error()), "store.url: PostgreSQL is not supported yet");
+  EXPECT_EQ(puzzle::code_of(store.error()), errc::internal);
+  auto text = puzzle::message_of(store.error());
+  EXPECT_EQ(text.rfind("store.url: cannot open 'postgresql://u:***@127.0.0.1:1/none'", 0), 0u)
+      << text;
+  EXPECT_EQ(text.find("secret"), std::string::npos) << text;
 }
 
 TEST(SociStoreOpen, RejectsOtherUrlsNamingTheKey) {
@@ -317,7 +390,8 @@ TEST(SociStoreOpen, RejectsOtherUrlsNamingTheKey) {
   auto bad = soci_store::open("mysql://x/y");
   ASSERT_FALSE(bad);
   EXPECT_EQ(puzzle::message_of(bad.error()),
-            "store.url: unsupported URL 'mysql://x/y' (expected sqlite:<path>)");
+            "store.url: unsupported URL 'mysql://x/y' (expected sqlite:<path> or "
+            "postgresql://user@host:port/db)");
 }
 
 TEST(SociStoreOpen, AcceptsEverySqliteSpellingAndCreatesParentDirectories) {
@@ -339,14 +413,14 @@ TEST(SociStoreOpen, AcceptsEverySqliteSpellingAndCreatesParentDirectories) {
 
 // -- put and load -------------------------------------------------------------
 
-TEST_F(SociStore, PutThenLoadRoundTripsEveryField) {
+TEST_P(SociStore, PutThenLoadRoundTripsEveryField) {
   auto s = sample_session();
   ASSERT_FALSE(store->put_session(s));
   auto loaded = load_ok(*store, "s-1");
   expect_same(loaded, s);
 }
 
-TEST_F(SociStore, LoadOrdersPiecesByIdParticipantsByJoinTimeAndMarksOffline) {
+TEST_P(SociStore, LoadOrdersPiecesByIdParticipantsByJoinTimeAndMarksOffline) {
   auto s = sample_session();
   auto expected = s;
   std::swap(s.pieces[0], s.pieces[5]);
@@ -358,25 +432,28 @@ TEST_F(SociStore, LoadOrdersPiecesByIdParticipantsByJoinTimeAndMarksOffline) {
   expect_same(load_ok(*store, "s-1"), expected);
 }
 
-TEST_F(SociStore, NegativeZeroLoadsAsZeroOfEqualValue) {
+TEST_P(SociStore, NegativeZeroLoadsAsZeroOfEqualValue) {
   // SQLite stores a REAL that is a whole number as an integer: -0.0 comes
-  // back as +0.0, which compares equal. Every other double is bit-exact.
+  // back as +0.0, which compares equal (PostgreSQL keeps the sign). Every
+  // other double is bit-exact.
   auto s = sample_session();
   s.pieces[0].x = -0.0;
   ASSERT_FALSE(store->put_session(s));
   auto loaded = load_ok(*store, "s-1");
   ASSERT_EQ(loaded.pieces.size(), 6u);
   EXPECT_EQ(loaded.pieces[0].x, 0.0);
-  EXPECT_FALSE(std::signbit(loaded.pieces[0].x));
+  if (GetParam() == backend::sqlite) {
+    EXPECT_FALSE(std::signbit(loaded.pieces[0].x));
+  }
 }
 
-TEST_F(SociStore, LoadOfUnknownSessionIsEmpty) {
+TEST_P(SociStore, LoadOfUnknownSessionIsEmpty) {
   auto loaded = store->load("nope");
   ASSERT_TRUE(loaded) << puzzle::message_of(loaded.error());
   EXPECT_FALSE(loaded->has_value());
 }
 
-TEST_F(SociStore, PutReplacesAllRowsOfThatSessionOnly) {
+TEST_P(SociStore, PutReplacesAllRowsOfThatSessionOnly) {
   ASSERT_FALSE(store->put_session(sample_session("s-1")));
   ASSERT_FALSE(store->put_session(sample_session("s-2")));
   auto replacement = sample_session("s-1");
@@ -393,7 +470,7 @@ TEST_F(SociStore, PutReplacesAllRowsOfThatSessionOnly) {
   EXPECT_EQ(count_rows(db_file(), "chat", "s-1"), 0);
 }
 
-TEST_F(SociStore, PutOf5000PiecesRoundTrips) {
+TEST_P(SociStore, PutOf5000PiecesRoundTrips) {
   auto s = sample_session("big");
   s.spec.rows = 50;
   s.spec.cols = 100;
@@ -409,7 +486,7 @@ TEST_F(SociStore, PutOf5000PiecesRoundTrips) {
 
 // -- save_drop ----------------------------------------------------------------
 
-TEST_F(SociStore, SaveDropUpdatesOnlyTheGivenPiecesAndTheTimes) {
+TEST_P(SociStore, SaveDropUpdatesOnlyTheGivenPiecesAndTheTimes) {
   auto s = sample_session();
   ASSERT_FALSE(store->put_session(s));
   drop_record drop;
@@ -428,7 +505,7 @@ TEST_F(SociStore, SaveDropUpdatesOnlyTheGivenPiecesAndTheTimes) {
   expect_same(load_ok(*store, "s-1"), expected);
 }
 
-TEST_F(SociStore, SaveDropOfUnknownSessionIsSessionNotFound) {
+TEST_P(SociStore, SaveDropOfUnknownSessionIsSessionNotFound) {
   drop_record drop;
   drop.session_id = "ghost";
   drop.version = 1;
@@ -438,7 +515,7 @@ TEST_F(SociStore, SaveDropOfUnknownSessionIsSessionNotFound) {
   EXPECT_EQ(puzzle::message_of(err), "session ghost not found");
 }
 
-TEST_F(SociStore, SaveDropWithUnknownPieceChangesNothing) {
+TEST_P(SociStore, SaveDropWithUnknownPieceChangesNothing) {
   auto s = sample_session();
   ASSERT_FALSE(store->put_session(s));
   drop_record drop;
@@ -454,7 +531,7 @@ TEST_F(SociStore, SaveDropWithUnknownPieceChangesNothing) {
 
 // -- chat and participants ----------------------------------------------------
 
-TEST_F(SociStore, AppendChatKeepsOnlyTheNewestLines) {
+TEST_P(SociStore, AppendChatKeepsOnlyTheNewestLines) {
   auto s = sample_session();
   ASSERT_FALSE(store->put_session(s));
   std::vector<chat_entry> lines;
@@ -476,7 +553,7 @@ TEST_F(SociStore, AppendChatKeepsOnlyTheNewestLines) {
   EXPECT_EQ(count_rows(db_file(), "chat", "s-1"), 4);
 }
 
-TEST_F(SociStore, AppendChatContinuesAfterTheStoredLines) {
+TEST_P(SociStore, AppendChatContinuesAfterTheStoredLines) {
   auto s = sample_session();
   ASSERT_FALSE(store->put_session(s));
   chat_entry line{"c-4", "u-1", "Ann", "after", 1'700'000'000'400};
@@ -486,13 +563,13 @@ TEST_F(SociStore, AppendChatContinuesAfterTheStoredLines) {
   expect_same(load_ok(*store, "s-1"), expected);
 }
 
-TEST_F(SociStore, AppendChatToUnknownSessionIsSessionNotFound) {
+TEST_P(SociStore, AppendChatToUnknownSessionIsSessionNotFound) {
   auto err = store->append_chat("ghost", {"c", "u", "n", "m", 1}, 10);
   EXPECT_EQ(puzzle::code_of(err), errc::session_not_found);
   EXPECT_EQ(count_rows(db_file(), "chat", "ghost"), 0);
 }
 
-TEST_F(SociStore, UpsertParticipantInsertsThenUpdates) {
+TEST_P(SociStore, UpsertParticipantInsertsThenUpdates) {
   auto s = sample_session();
   s.participants.clear();
   ASSERT_FALSE(store->put_session(s));
@@ -520,7 +597,7 @@ TEST_F(SociStore, UpsertParticipantInsertsThenUpdates) {
 
 // -- list and remove ----------------------------------------------------------
 
-TEST_F(SociStore, ListSummarisesNewestFirstWithPlacedCounts) {
+TEST_P(SociStore, ListSummarisesNewestFirstWithPlacedCounts) {
   auto a = sample_session("a"); // pieces 3 and 4 placed
   a.created_at = 100;
   auto b = sample_session("b");
@@ -568,13 +645,13 @@ TEST_F(SociStore, ListSummarisesNewestFirstWithPlacedCounts) {
   EXPECT_EQ(third.created_at, 100);
 }
 
-TEST_F(SociStore, ListOfEmptyStoreIsEmpty) {
+TEST_P(SociStore, ListOfEmptyStoreIsEmpty) {
   auto summaries = store->list();
   ASSERT_TRUE(summaries);
   EXPECT_TRUE(summaries->empty());
 }
 
-TEST_F(SociStore, RemoveDeletesTheSessionAndAllItsRows) {
+TEST_P(SociStore, RemoveDeletesTheSessionAndAllItsRows) {
   ASSERT_FALSE(store->put_session(sample_session("s-1")));
   ASSERT_FALSE(store->put_session(sample_session("s-2")));
   auto removed = store->remove("s-1");
@@ -598,7 +675,7 @@ TEST_F(SociStore, RemoveDeletesTheSessionAndAllItsRows) {
 
 // -- batches ------------------------------------------------------------------
 
-TEST_F(SociStore, BatchCommitsSeveralWritesInOneTransaction) {
+TEST_P(SociStore, BatchCommitsSeveralWritesInOneTransaction) {
   ASSERT_FALSE(store->put_session(sample_session()));
   auto before = store->stats();
   ASSERT_FALSE(store->begin());
@@ -623,7 +700,7 @@ TEST_F(SociStore, BatchCommitsSeveralWritesInOneTransaction) {
   EXPECT_EQ(loaded.participants[0].user_id, "u-9");
 }
 
-TEST_F(SociStore, BatchIsolatesAFailingWrite) {
+TEST_P(SociStore, BatchIsolatesAFailingWrite) {
   ASSERT_FALSE(store->begin());
   ASSERT_FALSE(store->put_session(sample_session("good")));
   auto bad = sample_session("bad");
@@ -645,7 +722,7 @@ TEST_F(SociStore, BatchIsolatesAFailingWrite) {
   EXPECT_EQ(count_rows(db_file(), "pieces", "bad"), 0);
 }
 
-TEST_F(SociStore, RollbackDiscardsTheWholeBatch) {
+TEST_P(SociStore, RollbackDiscardsTheWholeBatch) {
   ASSERT_FALSE(store->begin());
   ASSERT_FALSE(store->put_session(sample_session()));
   store->rollback();
@@ -657,7 +734,7 @@ TEST_F(SociStore, RollbackDiscardsTheWholeBatch) {
   EXPECT_EQ(store->stats().rollbacks, 1u);
 }
 
-TEST_F(SociStore, BatchMisuseIsAnError) {
+TEST_P(SociStore, BatchMisuseIsAnError) {
   EXPECT_EQ(puzzle::code_of(store->commit()), errc::internal);
   ASSERT_FALSE(store->begin());
   EXPECT_EQ(puzzle::code_of(store->begin()), errc::internal);
@@ -668,7 +745,7 @@ TEST_F(SociStore, BatchMisuseIsAnError) {
 
 // -- durability ---------------------------------------------------------------
 
-TEST_F(SociStore, ANewInstanceOnTheSameFileLoadsTheSameState) {
+TEST_P(SociStore, ANewInstanceOnTheSameFileLoadsTheSameState) {
   auto s = sample_session();
   ASSERT_FALSE(store->put_session(s));
   ASSERT_FALSE(store->begin());
@@ -680,7 +757,7 @@ TEST_F(SociStore, ANewInstanceOnTheSameFileLoadsTheSameState) {
   ASSERT_FALSE(store->append_chat("s-1", line, 100));
   ASSERT_FALSE(store->commit());
   store.reset();
-  auto reopened = open_store(dir.path());
+  auto reopened = open_url(db->url());
   ASSERT_NE(reopened, nullptr);
   auto expected = s;
   expected.version = 9;
@@ -738,7 +815,7 @@ void put_image_ok(soci_store& store, const puzzle::image_record& x, uint32_t max
   ASSERT_FALSE(err) << puzzle::message_of(err);
 }
 
-TEST_F(SociStore, PutImageThenLoadRoundTripsMetadataAndBytes) {
+TEST_P(SociStore, PutImageThenLoadRoundTripsMetadataAndBytes) {
   auto x = sample_image("i-1", 1'700'000'000'123, 3 << 20);
   put_image_ok(*store, x, 10);
   auto info = store->load_image_info("i-1");
@@ -754,14 +831,22 @@ TEST_F(SociStore, PutImageThenLoadRoundTripsMetadataAndBytes) {
   ASSERT_TRUE(thumb && *thumb);
   EXPECT_EQ((*thumb)->content_type, "image/jpeg");
   EXPECT_TRUE((*thumb)->bytes == x.thumbnail.str()) << "the thumbnail differs";
-  // Stored as BLOBs, not text.
-  soci::session sql(soci::sqlite3, "db=\"" + db_file() + "\"");
+  // Stored as binary, not text.
+  auto sql = db->raw();
   std::string type;
-  sql << "SELECT typeof(bytes) || ',' || typeof(thumbnail) FROM images", soci::into(type);
-  EXPECT_EQ(type, "blob,blob");
+  if (GetParam() == backend::sqlite) {
+    *sql << "SELECT typeof(bytes) || ',' || typeof(thumbnail) FROM images", soci::into(type);
+    EXPECT_EQ(type, "blob,blob");
+  } else {
+    *sql << "SELECT pg_typeof(bytes) || ',' || pg_typeof(thumbnail) FROM images", soci::into(type);
+    EXPECT_EQ(type, "bytea,bytea");
+    long long stored = 0;
+    *sql << "SELECT OCTET_LENGTH(bytes) FROM images", soci::into(stored);
+    EXPECT_EQ(stored, 3 << 20);
+  }
 }
 
-TEST_F(SociStore, ListImagesNewestFirstWithSizes) {
+TEST_P(SociStore, ListImagesNewestFirstWithSizes) {
   auto empty = store->list_images();
   ASSERT_TRUE(empty);
   EXPECT_TRUE(empty->empty());
@@ -778,7 +863,7 @@ TEST_F(SociStore, ListImagesNewestFirstWithSizes) {
   EXPECT_EQ((*list)[2].byte_count, 100u);
 }
 
-TEST_F(SociStore, UnknownImagesAreEmpty) {
+TEST_P(SociStore, UnknownImagesAreEmpty) {
   auto info = store->load_image_info("nope");
   ASSERT_TRUE(info);
   EXPECT_FALSE(*info);
@@ -787,7 +872,7 @@ TEST_F(SociStore, UnknownImagesAreEmpty) {
   EXPECT_FALSE(*file);
 }
 
-TEST_F(SociStore, PutImageBeyondMaxStoredIsLimitExceeded) {
+TEST_P(SociStore, PutImageBeyondMaxStoredIsLimitExceeded) {
   put_image_ok(*store, sample_image("a", 1), 2);
   put_image_ok(*store, sample_image("b", 2), 2);
   auto err = store->put_image(sample_image("c", 3), 2);
@@ -798,7 +883,7 @@ TEST_F(SociStore, PutImageBeyondMaxStoredIsLimitExceeded) {
   EXPECT_EQ(list->size(), 2u);
 }
 
-TEST_F(SociStore, PutImageRefusesDuplicateIdsAndEmptyFiles) {
+TEST_P(SociStore, PutImageRefusesDuplicateIdsAndEmptyFiles) {
   put_image_ok(*store, sample_image("a", 1), 10);
   auto again = store->put_image(sample_image("a", 2), 10);
   EXPECT_EQ(puzzle::code_of(again), errc::internal);
@@ -810,15 +895,107 @@ TEST_F(SociStore, PutImageRefusesDuplicateIdsAndEmptyFiles) {
   EXPECT_EQ((*info)->created_at, 1);
 }
 
-TEST_F(SociStore, ImagesSurviveAReopen) {
+TEST_P(SociStore, ImagesSurviveAReopen) {
   auto x = sample_image("keep", 5, 50'000);
   put_image_ok(*store, x, 10);
   store.reset();
-  auto reopened = open_store(dir.path());
+  auto reopened = open_url(db->url());
   ASSERT_NE(reopened, nullptr);
   auto file = reopened->load_image_file("keep", puzzle::image_part::original);
   ASSERT_TRUE(file && *file);
   EXPECT_TRUE((*file)->bytes == x.original.str());
+}
+
+// -- PostgreSQL: pool and reconnect -------------------------------------------
+
+/// PostgreSQL only: SQLite has no connection to lose.
+class SociStorePostgresql : public SociStore {};
+
+INSTANTIATE_TEST_SUITE_P(Postgresql, SociStorePostgresql, ::testing::Values(backend::postgresql),
+                         puzzle::test::backend_name);
+
+TEST_P(SociStorePostgresql, OpensThePoolAndLendsTheOtherConnections) {
+  store.reset();
+  puzzle::persistence::store_open_options options;
+  options.pool_size = 3;
+  auto opened = soci_store::open(db->url(), options);
+  ASSERT_TRUE(opened) << puzzle::message_of(opened.error());
+  auto& pooled = **opened;
+  EXPECT_EQ(pooled.pool_size(), 3u);
+  EXPECT_EQ(pooled.backend(), puzzle::persistence::store_backend::postgresql);
+  ASSERT_TRUE(pooled.migrate());
+  // The store holds one connection; two more can be leased at once.
+  soci::session first{*pooled.pool()};
+  soci::session second{*pooled.pool()};
+  long long open_connections = 0;
+  first << "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database()",
+      soci::into(open_connections);
+  EXPECT_EQ(open_connections, 3);
+  int one = 0;
+  second << "SELECT 1", soci::into(one);
+  EXPECT_EQ(one, 1);
+  EXPECT_TRUE(pooled.ping());
+}
+
+TEST_P(SociStorePostgresql, AWriteOnABrokenConnectionReconnectsAndRunsOnce) {
+  ASSERT_FALSE(store->put_session(sample_session()));
+  // Warm the prepared statements: they belong to the connection that dies.
+  ASSERT_FALSE(store->save_drop({"s-1", 2, {piece(0, 1, 1)}, 0, 0}));
+  db->kill_connections();
+  auto err = store->save_drop({"s-1", 3, {piece(0, 7.5, 8.5)}, 4, 0});
+  ASSERT_FALSE(err) << puzzle::message_of(err);
+  EXPECT_EQ(store->stats().reconnects, 1u);
+  auto loaded = load_ok(*store, "s-1");
+  EXPECT_EQ(loaded.version, 3u);
+  EXPECT_EQ(loaded.pieces[0].x, 7.5);
+  // Exactly once: the chat line of a retried write is not doubled.
+  db->kill_connections();
+  ASSERT_FALSE(store->append_chat("s-1", {"c-once", "u-1", "Ann", "once", 9}, 100));
+  loaded = load_ok(*store, "s-1");
+  ASSERT_EQ(loaded.chat.size(), 4u);
+  EXPECT_EQ(loaded.chat.back().id, "c-once");
+  EXPECT_EQ(store->stats().reconnects, 2u);
+}
+
+TEST_P(SociStorePostgresql, AReadAndAPingOnABrokenConnectionReconnect) {
+  ASSERT_FALSE(store->put_session(sample_session()));
+  db->kill_connections();
+  auto loaded = store->load("s-1");
+  ASSERT_TRUE(loaded) << puzzle::message_of(loaded.error());
+  ASSERT_TRUE(loaded->has_value());
+  db->kill_connections();
+  EXPECT_TRUE(store->ping());
+  EXPECT_EQ(store->stats().reconnects, 2u);
+}
+
+TEST_P(SociStorePostgresql, ABatchBrokenBeforeItsCommitMayRunAgain) {
+  ASSERT_FALSE(store->put_session(sample_session()));
+  ASSERT_FALSE(store->begin());
+  ASSERT_FALSE(store->append_chat("s-1", {"b-1", "u-1", "Ann", "one", 1}, 100));
+  db->kill_connections();
+  auto err = store->append_chat("s-1", {"b-2", "u-1", "Ann", "two", 2}, 100);
+  EXPECT_EQ(puzzle::code_of(err), errc::internal);
+  EXPECT_TRUE(store->commit());
+  EXPECT_FALSE(store->in_batch());
+  ASSERT_TRUE(store->retry_batch());
+  // Nothing of the broken batch was stored; run it again.
+  ASSERT_FALSE(store->begin());
+  ASSERT_FALSE(store->append_chat("s-1", {"b-1", "u-1", "Ann", "one", 1}, 100));
+  ASSERT_FALSE(store->append_chat("s-1", {"b-2", "u-1", "Ann", "two", 2}, 100));
+  ASSERT_FALSE(store->commit());
+  auto loaded = load_ok(*store, "s-1");
+  ASSERT_EQ(loaded.chat.size(), 5u);
+  EXPECT_EQ(loaded.chat[3].id, "b-1");
+  EXPECT_EQ(loaded.chat[4].id, "b-2");
+}
+
+TEST_P(SociStorePostgresql, AFailureThatIsNotTheConnectionIsNotRetried) {
+  ASSERT_FALSE(store->put_session(sample_session()));
+  auto bad = sample_session("bad");
+  bad.pieces.push_back(bad.pieces.front()); // duplicate primary key
+  EXPECT_EQ(puzzle::code_of(store->put_session(bad)), errc::internal);
+  EXPECT_FALSE(store->retry_batch());
+  EXPECT_EQ(store->stats().reconnects, 0u);
 }
 
 } // namespace

@@ -18,6 +18,7 @@
 
 #include "actors/caf_errors.hpp"
 #include "actors/type_ids.hpp"
+#include "tests/unit/persistence/test_database.hpp"
 
 namespace {
 
@@ -30,36 +31,14 @@ using puzzle::session_summary;
 using puzzle::store_actor;
 using puzzle::model::piece_state;
 using puzzle::persistence::soci_store;
+using puzzle::test::backend;
+using puzzle::test::test_database;
 
 // Only a bound on a broken test: every reply here comes within milliseconds.
 constexpr auto reply_timeout = std::chrono::seconds(30);
 
-class temp_dir {
-public:
-  temp_dir() {
-    char pattern[] = "/tmp/puzzle-store-actor-XXXXXX";
-    if (::mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-
-  const std::string& path() const {
-    return path_;
-  }
-
-private:
-  std::string path_;
-};
-
-std::unique_ptr<soci_store> open_store(const std::string& dir) {
-  auto store = soci_store::open("sqlite:" + dir + "/puzzle.db");
+std::unique_ptr<soci_store> open_store(const std::string& url) {
+  auto store = soci_store::open(url);
   if (!store) {
     ADD_FAILURE() << puzzle::message_of(store.error());
     return nullptr;
@@ -116,21 +95,30 @@ caf::actor_system_config& testing_config(caf::actor_system_config& cfg) {
 
 // -- on the real scheduler, store detached as in production -------------------
 
-class StoreActor : public ::testing::Test {
+class StoreActor : public ::testing::TestWithParam<backend> {
 protected:
   StoreActor() : sys(base_config(cfg)), self(sys) {
-    auto db = open_store(dir.path());
-    if (db == nullptr) return;
-    puzzle::config::store_settings settings;
-    settings.group_commit_max = 64;
-    store = puzzle::persistence::spawn_store(sys, std::move(db), settings, true, 5);
+    // nop
   }
 
-  ~StoreActor() override {
+  void SetUp() override {
+    db = std::make_unique<test_database>(GetParam());
+    if (!db->skip_reason().empty()) GTEST_SKIP() << db->skip_reason();
+    auto opened = open_store(db->url());
+    ASSERT_NE(opened, nullptr);
+    raw = opened.get();
+    puzzle::config::store_settings settings;
+    settings.group_commit_max = 64;
+    store = puzzle::persistence::spawn_store(sys, std::move(opened), settings, true, 5);
+  }
+
+  void TearDown() override {
     if (store) {
       self->send_exit(store, caf::exit_reason::user_shutdown);
       self->wait_for(store);
+      store = nullptr;
     }
+    db.reset();
   }
 
   bool request_ok(const session_state& s) {
@@ -139,14 +127,21 @@ protected:
     return ok && *ok;
   }
 
-  temp_dir dir;
+  std::unique_ptr<test_database> db;
   caf::actor_system_config cfg;
   caf::actor_system sys;
   caf::scoped_actor self;
   store_actor store;
+  /// Owned by the store actor; only for `stats()`, which is thread-safe.
+  soci_store* raw = nullptr;
 };
 
-TEST_F(StoreActor, WritesSentWithoutWaitingAreAllAcknowledgedAndVisible) {
+INSTANTIATE_TEST_SUITE_P(Sqlite, StoreActor, ::testing::Values(backend::sqlite),
+                         puzzle::test::backend_name);
+INSTANTIATE_TEST_SUITE_P(Postgresql, StoreActor, ::testing::Values(backend::postgresql),
+                         puzzle::test::backend_name);
+
+TEST_P(StoreActor, WritesSentWithoutWaitingAreAllAcknowledgedAndVisible) {
   ASSERT_TRUE(store);
   ASSERT_TRUE(request_ok(make_session("s", 8)));
   // Saves, joins and chats all reply bool: one handle type.
@@ -197,7 +192,7 @@ TEST_F(StoreActor, WritesSentWithoutWaitingAreAllAcknowledgedAndVisible) {
   EXPECT_EQ(loaded->chat.back().message, "message 6");
 }
 
-TEST_F(StoreActor, LoadRightAfterAWriteSeesIt) {
+TEST_P(StoreActor, LoadRightAfterAWriteSeesIt) {
   ASSERT_TRUE(store);
   auto s = make_session("fresh");
   auto put = self->request(store, reply_timeout, puzzle::put_atom_v, s);
@@ -215,7 +210,7 @@ TEST_F(StoreActor, LoadRightAfterAWriteSeesIt) {
   EXPECT_TRUE(*ok);
 }
 
-TEST_F(StoreActor, LoadOfUnknownSessionIsSessionNotFound) {
+TEST_P(StoreActor, LoadOfUnknownSessionIsSessionNotFound) {
   ASSERT_TRUE(store);
   auto load = self->request(store, reply_timeout, puzzle::load_atom_v, std::string{"missing"});
   auto loaded = await<session_state>(load);
@@ -224,7 +219,7 @@ TEST_F(StoreActor, LoadOfUnknownSessionIsSessionNotFound) {
   EXPECT_EQ(puzzle::message_of(loaded.error()), "session missing not found");
 }
 
-TEST_F(StoreActor, WriteToUnknownSessionFailsAloneInItsBatch) {
+TEST_P(StoreActor, WriteToUnknownSessionFailsAloneInItsBatch) {
   ASSERT_TRUE(store);
   ASSERT_TRUE(request_ok(make_session("known")));
   auto good = self->request(store, reply_timeout, puzzle::chat_atom_v, std::string{"known"},
@@ -245,7 +240,7 @@ TEST_F(StoreActor, WriteToUnknownSessionFailsAloneInItsBatch) {
   EXPECT_TRUE(*after_ok);
 }
 
-TEST_F(StoreActor, ListDeleteAndPing) {
+TEST_P(StoreActor, ListDeleteAndPing) {
   ASSERT_TRUE(store);
   auto older = make_session("older");
   older.created_at = 10;
@@ -281,7 +276,7 @@ TEST_F(StoreActor, ListDeleteAndPing) {
   EXPECT_TRUE(*pong);
 }
 
-TEST_F(StoreActor, StoresListsAndServesImagesWithoutCopyingOnTheWay) {
+TEST_P(StoreActor, StoresListsAndServesImagesWithoutCopyingOnTheWay) {
   ASSERT_TRUE(store);
   puzzle::image_record x;
   x.info = {"img-1", "Photo", "image/jpeg", 30, 20, 5, "image/png", "u-1", 99};
@@ -347,7 +342,7 @@ TEST(SharedBytes, SerialisesByValueAndLoadsIntoANewBuffer) {
 
 // -- deterministic: the test coordinator decides when the store runs ----------
 
-class StoreActorGroupCommit : public ::testing::Test {
+class StoreActorGroupCommit : public ::testing::TestWithParam<backend> {
 protected:
   StoreActorGroupCommit()
       : sys(testing_config(cfg)),
@@ -362,14 +357,27 @@ protected:
     }
   }
 
+  void SetUp() override {
+    db = std::make_unique<test_database>(GetParam());
+    if (!db->skip_reason().empty()) GTEST_SKIP() << db->skip_reason();
+  }
+
+  void TearDown() override {
+    if (store) {
+      caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
+      sched.run();
+      store = nullptr;
+    }
+  }
+
   /// Spawns the store on the test scheduler and lets it start.
   void spawn(uint32_t group_commit_max) {
-    auto db = open_store(dir.path());
-    ASSERT_NE(db, nullptr);
-    raw = db.get();
+    auto opened = open_store(db->url());
+    ASSERT_NE(opened, nullptr);
+    raw = opened.get();
     puzzle::config::store_settings settings;
     settings.group_commit_max = group_commit_max;
-    store = puzzle::persistence::spawn_store(sys, std::move(db), settings, false, 1000);
+    store = puzzle::persistence::spawn_store(sys, std::move(opened), settings, false, 1000);
     sched.run();
     auto put = self->request(store, reply_timeout, puzzle::put_atom_v, make_session("g"));
     sched.run();
@@ -399,7 +407,7 @@ protected:
     }
   }
 
-  temp_dir dir;
+  std::unique_ptr<test_database> db;
   caf::actor_system_config cfg;
   caf::actor_system sys;
   caf::scheduler::test_coordinator& sched;
@@ -408,7 +416,7 @@ protected:
   soci_store* raw = nullptr; ///< Owned by the store actor; same thread.
 };
 
-TEST_F(StoreActorGroupCommit, HundredQueuedWritesCommitInOneTransaction) {
+TEST_P(StoreActorGroupCommit, HundredQueuedWritesCommitInOneTransaction) {
   spawn(512);
   auto before = raw->stats().transactions;
   auto handles = send_chat(100);
@@ -427,7 +435,7 @@ TEST_F(StoreActorGroupCommit, HundredQueuedWritesCommitInOneTransaction) {
   EXPECT_EQ(raw->stats().transactions, before + 1);
 }
 
-TEST_F(StoreActorGroupCommit, BatchesAreCappedAtGroupCommitMax) {
+TEST_P(StoreActorGroupCommit, BatchesAreCappedAtGroupCommitMax) {
   spawn(10);
   auto before = raw->stats().transactions;
   auto handles = send_chat(100);
@@ -436,7 +444,7 @@ TEST_F(StoreActorGroupCommit, BatchesAreCappedAtGroupCommitMax) {
   expect_all_true(handles);
 }
 
-TEST_F(StoreActorGroupCommit, ReadFlushesPendingWritesFirst) {
+TEST_P(StoreActorGroupCommit, ReadFlushesPendingWritesFirst) {
   spawn(512);
   auto before = raw->stats().transactions;
   auto handles = send_chat(3);
@@ -454,7 +462,7 @@ TEST_F(StoreActorGroupCommit, ReadFlushesPendingWritesFirst) {
   EXPECT_EQ(raw->stats().transactions, before + 1);
 }
 
-TEST_F(StoreActorGroupCommit, ExitCommitsPendingWrites) {
+TEST_P(StoreActorGroupCommit, ExitCommitsPendingWrites) {
   spawn(512);
   auto handles = send_chat(3);
   caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
@@ -462,7 +470,7 @@ TEST_F(StoreActorGroupCommit, ExitCommitsPendingWrites) {
   raw = nullptr; // gone with the actor
   store = nullptr;
   expect_all_true(handles);
-  auto reopened = open_store(dir.path());
+  auto reopened = open_store(db->url());
   ASSERT_NE(reopened, nullptr);
   auto loaded = reopened->load("g");
   ASSERT_TRUE(loaded);
@@ -471,5 +479,30 @@ TEST_F(StoreActorGroupCommit, ExitCommitsPendingWrites) {
   EXPECT_EQ((*loaded)->chat[0].id, "c-0");
   EXPECT_EQ((*loaded)->chat[2].id, "c-2");
 }
+
+/// PostgreSQL only: SQLite has no connection to lose.
+class StoreActorPostgresql : public StoreActorGroupCommit {};
+
+TEST_P(StoreActorPostgresql, ABatchWhoseConnectionBrokeRunsAgainOnANewOne) {
+  spawn(512);
+  db->kill_connections();
+  auto handles = send_chat(5);
+  sched.run();
+  expect_all_true(handles);
+  EXPECT_EQ(raw->stats().reconnects, 1u);
+  auto load = self->request(store, reply_timeout, puzzle::load_atom_v, std::string{"g"});
+  sched.run();
+  auto loaded = await<session_state>(load);
+  ASSERT_TRUE(loaded) << puzzle::message_of(loaded.error());
+  ASSERT_EQ(loaded->chat.size(), 5u);
+  EXPECT_EQ(loaded->chat[4].id, "c-4");
+}
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, StoreActorGroupCommit, ::testing::Values(backend::sqlite),
+                         puzzle::test::backend_name);
+INSTANTIATE_TEST_SUITE_P(Postgresql, StoreActorGroupCommit, ::testing::Values(backend::postgresql),
+                         puzzle::test::backend_name);
+INSTANTIATE_TEST_SUITE_P(Postgresql, StoreActorPostgresql, ::testing::Values(backend::postgresql),
+                         puzzle::test::backend_name);
 
 } // namespace
