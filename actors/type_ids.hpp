@@ -4,6 +4,7 @@
 
 #include <caf/type_id.hpp>
 
+#include "actors/account_interface.hpp"
 #include "actors/channel/channel_registry_actor.hpp"
 #include "actors/device/binding_file.hpp"
 #include "actors/device/device_interface.hpp"
@@ -76,6 +77,14 @@ CAF_BEGIN_TYPE_ID_BLOCK(puzzle, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(puzzle, (puzzle::device_actor))
   CAF_ADD_TYPE_ID(puzzle, (puzzle::device_registry_actor))
   CAF_ADD_TYPE_ID(puzzle, (puzzle::binding_saver_actor))
+
+  // Accounts (actors/account_interface.hpp).
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::user_account))
+
+  // Private sessions (actors/session/session_access.hpp) and the operator
+  // API's listing of live sessions.
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::session_access))
+  CAF_ADD_TYPE_ID(puzzle, (std::vector<std::string>))
 CAF_END_TYPE_ID_BLOCK(puzzle)
 
 namespace caf {

@@ -10,6 +10,8 @@ find_package(PNG REQUIRED)  # libpng-dev: decoding uploads, PNG thumbnails
 find_package(JPEG REQUIRED) # libjpeg62-turbo-dev: the same for JPEG
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(LIBJWT REQUIRED IMPORTED_TARGET libjwt)
+# libsodium-dev: Argon2id password hashing (transports/auth/password.cpp).
+pkg_check_modules(LIBSODIUM REQUIRED IMPORTED_TARGET libsodium)
 # libpaho-mqttpp-dev ships a CMake package (PahoMqttCpp::paho-mqttpp3, which
 # brings the Paho C library with TLS); only the MQTT bridge links it.
 find_package(PahoMqttCpp REQUIRED)
@@ -38,6 +40,12 @@ set_target_properties(SOCI::core PROPERTIES
   INTERFACE_LINK_LIBRARIES "${CMAKE_DL_LIBS}")
 set_target_properties(SOCI::sqlite3 PROPERTIES
   INTERFACE_LINK_LIBRARIES "SOCI::core;SQLite::SQLite3")
+# The PostgreSQL backend (libsoci-dev ships it) over libpq (libpq-dev);
+# SOCI's backend header includes libpq-fe.h.
+puzzle_import_library(SOCI::postgresql soci_postgresql)
+find_package(PostgreSQL REQUIRED)
+set_target_properties(SOCI::postgresql PROPERTIES
+  INTERFACE_LINK_LIBRARIES "SOCI::core;PostgreSQL::PostgreSQL")
 
 if(PUZZLE_BUILD_TESTS)
   find_package(GTest REQUIRED)

@@ -7,6 +7,7 @@
 #include <iterator>
 #include <limits>
 #include <sstream>
+#include <utility>
 
 #include <caf/atom.hpp>
 #include <caf/config_option.hpp>
@@ -113,6 +114,107 @@ bool valid_topic_prefix(const std::string& prefix) {
   return prefix.find_first_of(std::string{"+#\0", 3}) == std::string::npos;
 }
 
+/// Whether `id` may name a key in a token header: short and plain.
+bool valid_key_id(const std::string& id) {
+  if (id.empty() || id.size() > 64) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+        || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+  });
+}
+
+/// Fills `a.keys` from `auth.jwt-secret` (kid `default`) and
+/// `auth.jwt-keys` (or PUZZLE_JWT_KEYS, which replaces it) and checks that
+/// `auth.signing-key` names one of them. Errors name the key, never print
+/// a secret.
+caf::error check_jwt_keys(auth_settings& a) {
+  std::string source = "auth.jwt-keys";
+  if (auto env = std::getenv(jwt_keys_env); env != nullptr && *env != '\0') {
+    source = jwt_keys_env;
+    a.jwt_key_entries.clear();
+    std::string text = env;
+    size_t begin = 0;
+    while (begin <= text.size()) {
+      auto end = std::min(text.find(',', begin), text.size());
+      if (end > begin)
+        a.jwt_key_entries.push_back(text.substr(begin, end - begin));
+      begin = end + 1;
+    }
+  }
+  a.keys.clear();
+  if (!a.jwt_secret.empty())
+    a.keys.push_back(jwt_key{default_jwt_key_id, a.jwt_secret});
+  for (auto& entry : a.jwt_key_entries) {
+    auto colon = entry.find(':');
+    auto id = entry.substr(0, colon);
+    if (colon == std::string::npos || !valid_key_id(id))
+      return bad(source,
+                 "each entry is \"kid:secret\" with a kid of 1 to 64 "
+                 "letters, digits, '-', '_' or '.' (entry "
+                     + std::to_string(&entry - a.jwt_key_entries.data() + 1)
+                     + ")");
+    auto secret = entry.substr(colon + 1);
+    if (secret.size() < 32)
+      return bad(source,
+                 "key '" + id + "' must have at least 32 bytes (got "
+                     + std::to_string(secret.size()) + ")");
+    auto same = [&id](const jwt_key& k) {
+      return k.id == id;
+    };
+    if (std::any_of(a.keys.begin(), a.keys.end(), same))
+      return bad(source, "key '" + id + "' is given twice");
+    a.keys.push_back(jwt_key{std::move(id), std::move(secret)});
+  }
+  if (a.signing_key.empty()) return caf::none;
+  auto named = [&a](const jwt_key& k) {
+    return k.id == a.signing_key;
+  };
+  if (!std::any_of(a.keys.begin(), a.keys.end(), named))
+    return bad("auth.signing-key",
+               "names no key of auth.jwt-keys, PUZZLE_JWT_KEYS or "
+               "auth.jwt-secret (kid 'default') (got '"
+                   + a.signing_key + "')");
+  return caf::none;
+}
+
+/// Checks the `[cluster]` keys against each other and the store: several
+/// nodes need one shared store, and SQLite is a file of one node.
+caf::error check_cluster(const settings& v) {
+  const auto& cl = v.cluster;
+  if (cl.name.empty() || cl.name.size() > 64)
+    return bad("cluster.name", "must have 1 to 64 characters");
+  for (const auto& seed : cl.seeds) {
+    auto colon = seed.rfind(':');
+    auto port
+        = colon == std::string::npos ? std::string{} : seed.substr(colon + 1);
+    if (colon == 0 || port.empty() || port.size() > 5
+        || port.find_first_not_of("0123456789") != std::string::npos
+        || std::stoi(port) < 1 || std::stoi(port) > 65535)
+      return bad("cluster.seeds",
+                 "each seed is host:port (got '" + seed + "')");
+  }
+  if (cl.connection_timeout <= cl.heartbeat_interval)
+    return bad("cluster.connection-timeout",
+               "must be longer than cluster.heartbeat-interval ("
+                   + std::to_string(cl.heartbeat_interval.count()) + "ms, got "
+                   + std::to_string(cl.connection_timeout.count()) + "ms)");
+  if (cl.down_after < cl.connection_timeout)
+    return bad("cluster.down-after",
+               "must not be shorter than cluster.connection-timeout ("
+                   + std::to_string(cl.connection_timeout.count()) + "ms, got "
+                   + std::to_string(cl.down_after.count()) + "ms)");
+  if (cl.multi_node()) {
+    auto url = v.effective_store_url();
+    if (!starts_with(url, "postgresql://") && !starts_with(url, "postgres://"))
+      return bad(cl.port != 0 ? "cluster.port" : "cluster.seeds",
+                 "more than one node needs a shared PostgreSQL store: set "
+                 "store.url = postgresql://user@host:port/db (SQLite is a "
+                 "file of one node; got store.url '"
+                     + url + "')");
+  }
+  return caf::none;
+}
+
 /// Checks the `[mqtt]` keys that are not plain ranges.
 caf::error check_mqtt(const mqtt_settings& m) {
   if (!m.uri.empty()) {
@@ -165,6 +267,21 @@ caf::error check_mqtt(const mqtt_settings& m) {
   return caf::none;
 }
 
+/// TLS needs both files; a missing one stops the node here, before the
+/// store opens (the HTTP server parses them when it starts, exit code 2 as
+/// well).
+caf::error check_tls(const http_settings& h) {
+  if (h.tls_cert.empty() && h.tls_key.empty()) return caf::none;
+  if (h.tls_key.empty())
+    return bad("http.tls-key", "must be set when http.tls-cert is");
+  if (h.tls_cert.empty())
+    return bad("http.tls-cert", "must be set when http.tls-key is");
+  for (auto [key, path] : {std::pair{"http.tls-cert", &h.tls_cert},
+                           std::pair{"http.tls-key", &h.tls_key}})
+    if (!std::ifstream{*path}) return bad(key, "cannot read '" + *path + "'");
+  return caf::none;
+}
+
 } // namespace
 
 node_config::node_config() {
@@ -178,13 +295,30 @@ node_config::node_config() {
       .add<caf::timespan>("idle-timeout", "idle keep-alive connection timeout")
       .add<caf::timespan>("request-timeout", "time to read one request")
       .add(http_max_connections_, "max-connections", "open sockets at most")
+      .add(http_max_connections_per_address_, "max-connections-per-address",
+           "open sockets of one client address at most (0: no limit)")
       .add(v.http.web_root, "web-root", "folder of the browser client")
-      .add(v.http.cors_origins, "cors-origins", "allowed browser origins");
+      .add(v.http.cors_origins, "cors-origins", "allowed browser origins")
+      .add(v.http.tls_cert, "tls-cert",
+           "PEM certificate chain: serve https/wss only (empty: plain HTTP)")
+      .add(v.http.tls_key, "tls-key", "PEM private key of http.tls-cert");
   opt_group{custom_options_, "store"}
       .add(v.store.data_dir, "data-dir", "folder of the default SQLite file")
       .add(v.store.url, "url", "sqlite:PATH (default: DATA-DIR/puzzle.db)")
       .add(store_group_commit_max_, "group-commit-max",
-           "writes per transaction at most");
+           "writes per transaction at most")
+      .add(store_pool_size_, "pool-size", "PostgreSQL connections opened")
+      .add<caf::timespan>("connect-timeout",
+                          "time to open one PostgreSQL connection");
+  opt_group{custom_options_, "cluster"}
+      .add(v.cluster.name, "name", "cluster name; nodes join only their own")
+      .add(cluster_port_, "port", "node-to-node port (0: single node)")
+      .add(v.cluster.seeds, "seeds", "host:port of nodes to join through")
+      .add<caf::timespan>("heartbeat-interval", "between node heartbeats")
+      .add<caf::timespan>("connection-timeout",
+                          "silence that drops a link to a node")
+      .add<caf::timespan>("down-after",
+                          "unreachable this long: the node is down");
   opt_group{custom_options_, "limits"}
       .add(limits_min_pieces_, "min-pieces", "fewest pieces of a session")
       .add(limits_max_pieces_, "max-pieces", "most pieces of a session")
@@ -197,6 +331,8 @@ node_config::node_config() {
       .add(limits_chat_history_, "chat-history", "chat messages kept")
       .add(limits_outbound_queue_bytes_, "outbound-queue-bytes",
            "queued bytes per connection before it is closed")
+      .add<caf::timespan>("slow-write-timeout",
+                          "time a closing connection gets to flush, then cut")
       .add(limits_max_name_length_, "max-name-length",
            "characters of session and display names")
       .add(limits_max_sessions_per_connection_, "max-sessions-per-connection",
@@ -277,7 +413,22 @@ node_config::node_config() {
       .add(v.auth.audience, "audience", "JWT audience")
       .add<caf::timespan>("token-lifetime", "lifetime of issued tokens")
       .add(v.auth.allow_anonymous, "allow-anonymous",
-           "accept hub connections without a token");
+           "accept hub connections without a token")
+      .add(v.auth.jwt_key_entries, "jwt-keys",
+           "accepted HS256 keys as \"kid:secret\" (prefer PUZZLE_JWT_KEYS)")
+      .add(v.auth.signing_key, "signing-key",
+           "kid of the key that signs new tokens (default: the first key)")
+      .add<caf::timespan>("clock-skew", "tolerance on token exp and nbf")
+      .add(v.auth.admins, "admins", "usernames with the admin role")
+      .add(v.auth.operators, "operators", "usernames with the operator role")
+      .add(auth_min_password_length_, "min-password-length",
+           "characters of a password at least")
+      .add(auth_max_password_bytes_, "max-password-bytes",
+           "bytes of a password at most (checked before hashing)")
+      .add(auth_hash_ops_limit_, "hash-ops-limit", "Argon2id passes")
+      .add(auth_hash_memory_kib_, "hash-memory-kib", "Argon2id memory in KiB")
+      .add(auth_max_hashing_, "max-hashing",
+           "password hashes computed at the same time");
   opt_group{custom_options_, "mqtt"}
       .add(v.mqtt.uri, "uri",
            "broker, e.g. tcp://localhost:1883 (empty: no MQTT)")
@@ -497,12 +648,26 @@ caf::error node_config::finalize() {
                  v.http.header_limit));
   check(in_range("http.max-connections", http_max_connections_, 1, 1'000'000,
                  v.http.max_connections));
+  check(in_range("http.max-connections-per-address",
+                 http_max_connections_per_address_, 0, 1'000'000,
+                 v.http.max_connections_per_address));
   check(
       duration(c, "http.idle-timeout", milliseconds{100}, v.http.idle_timeout));
   check(duration(c, "http.request-timeout", milliseconds{100},
                  v.http.request_timeout));
   check(in_range("store.group-commit-max", store_group_commit_max_, 1, 100'000,
                  v.store.group_commit_max));
+  check(in_range("store.pool-size", store_pool_size_, 1, 1'000,
+                 v.store.pool_size));
+  check(duration(c, "store.connect-timeout", milliseconds{1000},
+                 v.store.connect_timeout));
+  check(in_range("cluster.port", cluster_port_, 0, 65535, v.cluster.port));
+  check(duration(c, "cluster.heartbeat-interval", milliseconds{10},
+                 v.cluster.heartbeat_interval));
+  check(duration(c, "cluster.connection-timeout", milliseconds{10},
+                 v.cluster.connection_timeout));
+  check(duration(c, "cluster.down-after", milliseconds{10},
+                 v.cluster.down_after));
   check(in_range("limits.min-pieces", limits_min_pieces_, 2, 1'000'000,
                  v.limits.min_pieces));
   if (limits_max_pieces_ < limits_min_pieces_)
@@ -524,6 +689,8 @@ caf::error node_config::finalize() {
                  v.limits.chat_history));
   check(in_range("limits.outbound-queue-bytes", limits_outbound_queue_bytes_,
                  64 * 1024, int64_t{1} << 32, v.limits.outbound_queue_bytes));
+  check(duration(c, "limits.slow-write-timeout", milliseconds{100},
+                 v.limits.slow_write_timeout));
   check(in_range("limits.max-name-length", limits_max_name_length_, 1, 10'000,
                  v.limits.max_name_length));
   check(in_range("limits.max-sessions-per-connection",
@@ -601,6 +768,18 @@ caf::error node_config::finalize() {
                  int64_t{64} << 20, v.socketio.max_payload));
   check(duration(c, "auth.token-lifetime", milliseconds{1000},
                  v.auth.token_lifetime));
+  check(duration(c, "auth.clock-skew", milliseconds{0}, v.auth.clock_skew));
+  check(in_range("auth.min-password-length", auth_min_password_length_, 1,
+                 1'000, v.auth.min_password_length));
+  check(in_range("auth.max-password-bytes", auth_max_password_bytes_, 16,
+                 64 * 1024, v.auth.max_password_bytes));
+  check(in_range("auth.hash-ops-limit", auth_hash_ops_limit_, 1, 20,
+                 v.auth.hash_ops_limit));
+  // libsodium's Argon2id needs at least 8 KiB.
+  check(in_range("auth.hash-memory-kib", auth_hash_memory_kib_, 8,
+                 4 * 1024 * 1024, v.auth.hash_memory_kib));
+  check(in_range("auth.max-hashing", auth_max_hashing_, 1, 64,
+                 v.auth.max_hashing));
   auto& mq = v.mqtt;
   check(duration(c, "mqtt.keep-alive", milliseconds{1000}, mq.keep_alive));
   check(duration(c, "mqtt.connect-timeout", milliseconds{1000},
@@ -644,6 +823,7 @@ caf::error node_config::finalize() {
                "error, off (got '"
                    + v.log.level + "')");
   if (v.http.bind.empty()) return bad("http.bind", "must not be empty");
+  if (auto tls_err = check_tls(v.http)) return tls_err;
   if (v.store.url.empty() && v.store.data_dir.empty())
     return bad("store.data-dir", "must not be empty when store.url is");
   if (!v.store.url.empty()) {
@@ -661,6 +841,7 @@ caf::error node_config::finalize() {
                  "expected sqlite:PATH or postgresql://... (got '" + v.store.url
                      + "')");
   }
+  if (auto cluster_err = check_cluster(v)) return cluster_err;
   if (auto mqtt_err = check_mqtt(v.mqtt)) return mqtt_err;
   if (auto password = std::getenv(mqtt_password_env);
       password != nullptr && *password != '\0')
@@ -678,7 +859,7 @@ caf::error node_config::finalize() {
                    + (secret_from_env ? std::string{" from "} + jwt_secret_env
                                       : std::string{})
                    + ")");
-  return caf::none;
+  return check_jwt_keys(v.auth);
 }
 
 } // namespace puzzle::config

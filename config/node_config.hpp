@@ -74,7 +74,10 @@ private:
   int64_t http_body_limit_ = 1 << 20;
   int64_t http_header_limit_ = 16 * 1024;
   int64_t http_max_connections_ = 10'000;
+  int64_t http_max_connections_per_address_ = 256;
   int64_t store_group_commit_max_ = 512;
+  int64_t store_pool_size_ = 4;
+  int64_t cluster_port_ = 0;
   int64_t limits_min_pieces_ = 2;
   int64_t limits_max_pieces_ = 5000;
   int64_t limits_max_side_ = 200;
@@ -102,10 +105,19 @@ private:
   int64_t mqtt_offline_buffer_ = 1'000;
   int64_t mqtt_dedupe_window_ = 1'024;
   int64_t mqtt_max_devices_ = 10'000;
+  int64_t auth_min_password_length_ = 8;
+  int64_t auth_max_password_bytes_ = 256;
+  int64_t auth_hash_ops_limit_ = 2;
+  int64_t auth_hash_memory_kib_ = 65'536;
+  int64_t auth_max_hashing_ = 2;
 };
 
 /// The process environment variable holding the JWT signing secret.
 inline constexpr const char* jwt_secret_env = "PUZZLE_JWT_SECRET";
+
+/// The process environment variable holding the accepted JWT keys, as
+/// comma-separated `kid:secret` entries (replaces `auth.jwt-keys`).
+inline constexpr const char* jwt_keys_env = "PUZZLE_JWT_KEYS";
 
 /// The process environment variable holding the MQTT broker password.
 inline constexpr const char* mqtt_password_env = "PUZZLE_MQTT_PASSWORD";

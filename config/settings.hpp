@@ -14,20 +14,42 @@ using std::chrono::milliseconds;
 struct http_settings {
   std::string bind = "0.0.0.0";
   uint16_t port = 8080;
-  uint32_t threads = 2;                  ///< I/O threads for all sockets.
-  uint64_t body_limit = 1 << 20;         ///< Bytes of one request body.
-  uint32_t header_limit = 16 * 1024;     ///< Bytes of all request headers.
-  milliseconds idle_timeout{60'000};     ///< Idle keep-alive HTTP connection.
-  milliseconds request_timeout{30'000};  ///< Reading one whole request.
-  uint32_t max_connections = 10'000;     ///< Open sockets, all endpoints.
+  uint32_t threads = 2;                 ///< I/O threads for all sockets.
+  uint64_t body_limit = 1 << 20;        ///< Bytes of one request body.
+  uint32_t header_limit = 16 * 1024;    ///< Bytes of all request headers.
+  milliseconds idle_timeout{60'000};    ///< Idle keep-alive HTTP connection.
+  milliseconds request_timeout{30'000}; ///< Reading one whole request.
+  uint32_t max_connections = 10'000;    ///< Open sockets, all endpoints.
+  /// Open sockets from one client address; 0: no per-address limit.
+  uint32_t max_connections_per_address = 256;
   std::string web_root;                  ///< Static files; empty: built-in.
   std::vector<std::string> cors_origins; ///< Allowed browser origins.
+  std::string tls_cert; ///< PEM certificate chain; empty: plain HTTP.
+  std::string tls_key;  ///< PEM private key of `tls_cert`.
 };
 
 struct store_settings {
-  std::string data_dir = "data";   ///< Holds the default SQLite file.
-  std::string url;                 ///< Empty: sqlite:<data_dir>/puzzle.db
-  uint32_t group_commit_max = 512; ///< Writes per transaction at most.
+  std::string data_dir = "data";       ///< Holds the default SQLite file.
+  std::string url;                     ///< Empty: sqlite:<data_dir>/puzzle.db
+  uint32_t group_commit_max = 512;     ///< Writes per transaction at most.
+  uint32_t pool_size = 4;              ///< PostgreSQL connections opened.
+  milliseconds connect_timeout{5'000}; ///< Opening one PostgreSQL connection.
+};
+
+/// The cluster (issue 7): several nodes on one PostgreSQL store. A single
+/// node (`port` 0, no `seeds`) runs the same code with one member.
+struct cluster_settings {
+  std::string name = "puzzle";    ///< Nodes join only their own cluster.
+  uint16_t port = 0;              ///< Node-to-node port; 0: single node.
+  std::vector<std::string> seeds; ///< host:port of nodes to join through.
+  milliseconds heartbeat_interval{1'000}; ///< Between node heartbeats.
+  milliseconds connection_timeout{5'000}; ///< Silence that drops a peer link.
+  milliseconds down_after{15'000}; ///< Unreachable this long: declared down.
+
+  /// Whether this node is configured to run with other nodes.
+  bool multi_node() const {
+    return port != 0 || !seeds.empty();
+  }
 };
 
 struct limits_settings {
@@ -39,7 +61,10 @@ struct limits_settings {
   int32_t max_chat_code_points = 500;
   uint32_t chat_history = 100;             ///< Messages kept per session.
   uint64_t outbound_queue_bytes = 4 << 20; ///< Per connection, then close.
-  uint32_t max_name_length = 100;          ///< Session and display names.
+  /// A closing connection's queued frames must be written within this,
+  /// else the socket is cut (a reader that stopped never drains them).
+  milliseconds slow_write_timeout{5'000};
+  uint32_t max_name_length = 100; ///< Session and display names.
   uint32_t max_sessions_per_connection = 16;
   uint32_t max_channels_per_connection = 64; ///< Raw WebSocket channels.
   uint32_t max_channel_name_bytes = 200;     ///< Raw WebSocket channel name.
@@ -111,12 +136,36 @@ struct rate_limit_settings {
   uint32_t max_tracked_keys = 100'000; ///< Addresses and users remembered.
 };
 
+/// The `kid` of `auth.jwt-secret` (`PUZZLE_JWT_SECRET`) among the keys.
+inline constexpr const char* default_jwt_key_id = "default";
+
+/// One HS256 key that verifies tokens, named by the token header's `kid`.
+struct jwt_key {
+  std::string id;
+  std::string secret;
+};
+
 struct auth_settings {
   std::string jwt_secret; ///< PUZZLE_JWT_SECRET; random per start if empty.
+  /// `kid:secret` entries of auth.jwt-keys (or PUZZLE_JWT_KEYS).
+  std::vector<std::string> jwt_key_entries;
+  /// Every accepted key: `jwt_secret` as kid `default`, then the entries
+  /// (filled by `node_config::finalize`). Empty: the token service uses
+  /// `jwt_secret` alone.
+  std::vector<jwt_key> keys;
+  std::string signing_key; ///< kid that signs; empty: the first of `keys`.
   std::string issuer = "puzzle";
   std::string audience = "puzzle-clients";
   milliseconds token_lifetime{24 * 3600 * 1000};
-  bool allow_anonymous = true; ///< Hub connections without a token.
+  milliseconds clock_skew{30'000};    ///< Tolerance on exp and nbf.
+  bool allow_anonymous = true;        ///< Hub connections without a token.
+  std::vector<std::string> admins;    ///< Usernames with the admin role.
+  std::vector<std::string> operators; ///< Usernames with the operator role.
+  uint32_t min_password_length = 8;   ///< Code points.
+  uint32_t max_password_bytes = 256;  ///< Checked before hashing.
+  uint64_t hash_ops_limit = 2;        ///< Argon2id passes (interactive).
+  uint64_t hash_memory_kib = 65'536;  ///< Argon2id memory (64 MiB).
+  uint32_t max_hashing = 2;           ///< Password hashes at the same time.
 };
 
 /// The MQTT bridge (contract section 7): the node is a client of a broker.
@@ -153,6 +202,7 @@ struct log_settings {
 struct settings {
   http_settings http;
   store_settings store;
+  cluster_settings cluster;
   limits_settings limits;
   image_settings images;
   session_settings session;

@@ -22,12 +22,14 @@
 #include "actors/device/device_registry_actor.hpp"
 #include "actors/webrtc/webrtc_room_actor.hpp"
 #include "actors/type_ids.hpp"
+#include "actors/util/ids.hpp"
 #include "cluster/directory/directory_actor.hpp"
 #include "config/logging.hpp"
 #include "config/node_config.hpp"
 #include "persistence/sql/soci_store.hpp"
 #include "persistence/store_actor.hpp"
 #include "transports/api/actor_bridge.hpp"
+#include "transports/api/operator_api.hpp"
 #include "transports/api/rest_api.hpp"
 #include "transports/auth/token_service.hpp"
 #include "transports/http/http_util.hpp"
@@ -76,10 +78,24 @@ cluster::directory_options directory_options_of(const config::settings& s) {
 int run(config::node_config& cfg, const sigset_t& stop_signals) {
   auto& settings = cfg.values;
   auto log = config::module_logger("puzzle.node");
+  // The TLS files are parsed before anything starts: a bad one is a bad
+  // configuration (exit code 2, the key named), like the checks of
+  // node_config.
+  std::string tls_error;
+  auto tls = transports::http::make_tls_context(settings.http, tls_error);
+  if (!tls_error.empty()) {
+    std::cerr << "puzzle-node: " << tls_error << '\n';
+    return exit_bad_config;
+  }
   caf::actor_system sys{cfg};
 
-  auto url = settings.effective_store_url();
-  auto db = persistence::soci_store::open(url);
+  // Logs show the store's URL without its password.
+  auto url = persistence::redact_store_url(settings.effective_store_url());
+  persistence::store_open_options store_options;
+  store_options.pool_size = settings.store.pool_size;
+  store_options.connect_timeout = settings.store.connect_timeout;
+  auto db = persistence::soci_store::open(settings.effective_store_url(),
+                                          store_options);
   if (!db) {
     log->error("event=store_unavailable url={} error={}", url,
                message_of(db.error()));
@@ -91,7 +107,8 @@ int run(config::node_config& cfg, const sigset_t& stop_signals) {
                message_of(migrated.error()));
     return exit_failure;
   }
-  log->info("event=store_ready url={} migrations_applied={}", url, *migrated);
+  log->info("event=store_ready url={} migrations_applied={} connections={}",
+            url, *migrated, (*db)->pool_size());
   auto store = persistence::spawn_store(sys, std::move(*db), settings.store,
                                         true, settings.limits.chat_history,
                                         settings.images.max_stored);
@@ -125,7 +142,7 @@ int run(config::node_config& cfg, const sigset_t& stop_signals) {
   }
 
   transports::auth::token_service tokens{settings.auth};
-  if (settings.auth.jwt_secret.empty())
+  if (settings.auth.keys.empty())
     log->warn("event=ephemeral_jwt_secret hint=\"set {} so tokens survive "
               "a restart\"",
               config::jwt_secret_env);
@@ -150,6 +167,7 @@ int run(config::node_config& cfg, const sigset_t& stop_signals) {
       sys, directory, tokens, settings, "/socket.io");
   socketio->register_routes(*routes);
   transports::http::server server{settings.http, routes};
+  if (tls) server.use_tls(tls);
   server.limit_rates(
       std::make_shared<transports::http::rate_limit_gate>(settings.rate_limits),
       [&tokens](const transports::http::request& req) {
@@ -203,6 +221,16 @@ int run(config::node_config& cfg, const sigset_t& stop_signals) {
       *routes,
       transports::mqtt::device_api_context{sys, devices, tokens, settings,
                                            device_counters, mqtt_client_id});
+  transports::api::operator_context operators{
+      sys, directory, tokens, settings, util::new_uuid(), util::now_ms()};
+  operators.address = [&settings, &server] {
+    return settings.http.bind + ":" + std::to_string(server.port());
+  };
+  operators.started_at = rest.started_at;
+  operators.open_connections = [&server] {
+    return server.open_connections();
+  };
+  transports::api::register_operator_api(*routes, std::move(operators));
   auto files = std::make_shared<transports::http::static_files>(
       settings.http.web_root);
   routes->set_fallback([files](transports::http::request&& req,
@@ -225,8 +253,8 @@ int run(config::node_config& cfg, const sigset_t& stop_signals) {
   server.run(settings.http.threads);
   auto host = settings.http.bind == "0.0.0.0" ? std::string{"localhost"}
                                               : settings.http.bind;
-  log->info("event=listening url=http://{}:{}/ store={}", host, server.port(),
-            url);
+  log->info("event=listening url={}://{}:{}/ store={}", tls ? "https" : "http",
+            host, server.port(), url);
 
   int signal = 0;
   sigwait(&stop_signals, &signal);

@@ -17,8 +17,10 @@
 #include "actors/image/image_ingest_actor.hpp"
 #include "actors/model/puzzle_model.hpp"
 #include "actors/util/ids.hpp"
+#include "transports/api/account_api.hpp"
 #include "transports/api/actor_bridge.hpp"
 #include "transports/api/builtin_images.hpp"
+#include "transports/api/rest_body.hpp"
 #include "transports/http/http_util.hpp"
 #include "transports/http/multipart.hpp"
 
@@ -85,14 +87,9 @@ std::optional<json> parse_body(const request& req, responder& reply) {
     return std::nullopt;
   }
   json body;
-  try {
-    body = json::parse(req.body());
-  } catch (const json::exception& e) {
-    send_invalid(reply, std::string{"invalid JSON: "} + e.what());
-    return std::nullopt;
-  }
-  if (!body.is_object()) {
-    send_invalid(reply, "the request body must be a JSON object");
+  // Nesting is limited while parsing (rest_body.hpp).
+  if (auto error = parse_object_body(req.body(), body); !error.empty()) {
+    send_invalid(reply, error);
     return std::nullopt;
   }
   return body;
@@ -258,7 +255,8 @@ void guest(const context_ptr& ctx, request&& req, route_match,
             json{{"token", token.value},
                  {"userId", token.user_id},
                  {"displayName", token.display_name},
-                 {"expiresAt", util::iso8601(token.expires_at_ms)}});
+                 {"expiresAt", util::iso8601(token.expires_at_ms)},
+                 {"roles", auth::role_names(token.roles)}});
 }
 
 void send_image_not_found(responder& reply) {
@@ -546,14 +544,38 @@ void create_session(const context_ptr& ctx, request&& req, route_match,
       load_atom_v, image_atom_v, image_id->get<std::string>());
 }
 
+/// The link that lets a user into a private session (the browser client
+/// redeems `invite`, then joins `session`).
+std::string invite_url(const std::string& session_id, const std::string& code) {
+  return "/?session=" + session_id + "&invite=" + code;
+}
+
+void send_created(responder& reply, json body, const std::string& id) {
+  auto res = http::make_json(bhttp::status::created, dump(body));
+  res.set(bhttp::field::location, "/api/sessions/" + id);
+  reply(std::move(res));
+}
+
 void create(const context_ptr& ctx, create_request cr, responder reply) {
+  auto owner = cr.owner;
   ask(
       ctx->system, ctx->directory, ctx->ask_timeout,
-      [reply](const session_summary& s) mutable {
-        auto res
-            = http::make_json(bhttp::status::created, dump(summary_json(s)));
-        res.set(bhttp::field::location, "/api/sessions/" + s.session_id);
-        reply(std::move(res));
+      [ctx, reply, owner](const session_summary& s) mutable {
+        if (s.is_public)
+          return send_created(reply, summary_json(s), s.session_id);
+        // A private session: its owner gets the invite link to hand out.
+        ask(
+            ctx->system, ctx->directory, ctx->ask_timeout,
+            [reply, s](const std::string& code) mutable {
+              auto body = summary_json(s);
+              body["inviteCode"] = code;
+              body["inviteUrl"] = invite_url(s.session_id, code);
+              send_created(reply, std::move(body), s.session_id);
+            },
+            [reply](const caf::error& err) mutable {
+              send_actor_error(reply, err);
+            },
+            invite_atom_v, s.session_id, owner);
       },
       [reply](const caf::error& err) mutable {
         send_actor_error(reply, err);
@@ -577,23 +599,62 @@ void list_sessions(const context_ptr& ctx, request&&, route_match,
       list_atom_v);
 }
 
-void get_session(const context_ptr& ctx, request&&, route_match match,
+void get_session(const context_ptr& ctx, request&& req, route_match match,
                  responder reply) {
+  // Reading needs no token; without one the reader is anonymous (no roles),
+  // which hides private sessions. A bad token is still refused.
+  user_identity reader;
+  reader.roles = 0;
+  if (http::bearer_token(req)) {
+    auto user = authenticate(*ctx, req, reply);
+    if (!user) return;
+    reader = std::move(*user);
+  }
   ask(
       ctx->system, ctx->directory, ctx->ask_timeout,
       [reply](std::string& state) mutable {
-        reply(http::make_json(bhttp::status::ok, std::move(state)));
+        auto res = http::make_json(bhttp::status::ok, std::move(state));
+        // It may carry an invite code: never kept by a shared cache.
+        res.set(bhttp::field::cache_control, "no-store");
+        reply(std::move(res));
       },
       [reply](const caf::error& err) mutable {
         send_actor_error(reply, err);
       },
-      state_atom_v, std::move(match.params.at(0)));
+      state_atom_v, std::move(match.params.at(0)), std::move(reader));
+}
+
+/// `POST /api/sessions/{id}/invite {code}`: lets the caller into a private
+/// session.
+void redeem_invite(const context_ptr& ctx, request&& req, route_match match,
+                   responder reply) {
+  auto user = authenticate(*ctx, req, reply);
+  if (!user) return;
+  auto body = parse_body(req, reply);
+  if (!body) return;
+  auto code = body->find("code");
+  if (code == body->end() || !code->is_string()
+      || code->get_ref<const std::string&>().empty()
+      || code->get_ref<const std::string&>().size() > 256)
+    return send_invalid(reply, "code must be a string of 1 to 256 bytes");
+  auto id = match.params.at(0);
+  ask(
+      ctx->system, ctx->directory, ctx->ask_timeout,
+      [reply, id](bool) mutable {
+        send_json(reply, bhttp::status::ok,
+                  json{{"sessionId", id}, {"allowed", true}});
+      },
+      [reply](const caf::error& err) mutable {
+        send_actor_error(reply, err);
+      },
+      invite_atom_v, id, std::move(*user), code->get<std::string>());
 }
 
 void delete_session(const context_ptr& ctx, request&& req, route_match match,
                     responder reply) {
   auto user = authenticate(*ctx, req, reply);
   if (!user) return;
+  auto is_admin = user->has_role(user_role::admin);
   ask(
       ctx->system, ctx->directory, ctx->ask_timeout,
       [reply](bool deleted) mutable {
@@ -607,7 +668,7 @@ void delete_session(const context_ptr& ctx, request&& req, route_match match,
         send_actor_error(reply, err);
       },
       delete_atom_v, std::move(match.params.at(0)), std::move(user->user_id),
-      false);
+      is_admin);
 }
 
 // -- health -------------------------------------------------------------------
@@ -768,6 +829,7 @@ void register_rest_api(http::router& routes, rest_context ctx_value) {
     };
   };
   routes.add(verb::post, "/api/auth/guest", with_ctx(guest));
+  register_account_api(routes, ctx);
   routes.add(verb::get, "/api/images", with_ctx(list_images));
   routes.add(verb::get, "/api/images/{id}", with_ctx(get_image));
   routes.add(verb::get, "/api/images/{id}/file",
@@ -795,6 +857,7 @@ void register_rest_api(http::router& routes, rest_context ctx_value) {
   routes.add(verb::get, "/api/sessions", with_ctx(list_sessions));
   routes.add(verb::get, "/api/sessions/{id}", with_ctx(get_session));
   routes.add(verb::delete_, "/api/sessions/{id}", with_ctx(delete_session));
+  routes.add(verb::post, "/api/sessions/{id}/invite", with_ctx(redeem_invite));
   routes.add(verb::get, "/health", [](request&&, route_match, responder reply) {
     health("Healthy", reply);
   });

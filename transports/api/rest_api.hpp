@@ -65,8 +65,11 @@ struct rest_context {
 /// an actor that does not answer within `ask_timeout` gives 503 `INTERNAL`.
 ///
 /// - `POST /api/auth/guest {displayName}` -> 200 `{token, userId,
-///   displayName, expiresAt}`; `displayName` is trimmed and must have
-///   1..`limits.max_name_length` code points (400 `INVALID_ARGUMENT`).
+///   displayName, expiresAt, roles: ["player"]}`; `displayName` is trimmed
+///   and must have 1..`limits.max_name_length` code points (400
+///   `INVALID_ARGUMENT`).
+/// - `POST /api/auth/register`, `POST /api/auth/login`: see
+///   `register_account_api` (transports/api/account_api.hpp).
 /// - `GET /api/images` -> the built-in images `{id, name, url, width,
 ///   height, thumbnailUrl, contentType, builtIn: true}`, then the uploaded
 ///   ones, newest first: `{id, name, url, thumbnailUrl, width, height,
@@ -96,8 +99,16 @@ struct rest_context {
 ///   isCompleted, isPublic, ownerId, createdAt}`.
 /// - `GET /api/sessions/{id}` -> the SessionState JSON (404
 ///   `SESSION_NOT_FOUND`).
-/// - `DELETE /api/sessions/{id}` (Bearer token, owner only) -> 204; 403
-///   `FORBIDDEN`; 404.
+/// - `DELETE /api/sessions/{id}` (Bearer token, owner or admin) -> 204;
+///   403 `FORBIDDEN`; 404.
+/// - `POST /api/sessions/{id}/invite {code}` (Bearer token) -> 200
+///   `{sessionId, allowed: true}`: the user may enter the private session
+///   from now on (stored); 403 `FORBIDDEN` for a wrong code.
+///
+/// A private session (`public: false`) answers its creation with
+/// `inviteCode` and `inviteUrl` too; `GET /api/sessions/{id}` shows it only
+/// to users who may enter it (404 otherwise; the optional token says who
+/// reads), with the invite for the owner and admins.
 /// - `GET /health`, `/health/live`, `/health/ready`, `/health/detailed`
 ///   (503 when the database check fails).
 /// - `GET /api/demo/status`, `GET /api/demo/connections`, `POST

@@ -303,8 +303,8 @@ TEST_F(NodeConfig, ExampleFileDocumentsEveryOption) {
     EXPECT_TRUE(keys.active.count(key) != 0 || keys.commented.count(key) != 0)
         << key << " is missing in " << example_config;
   // Optional keys are shown commented out, so their default stays empty.
-  for (auto key :
-       {"http.cors-origins", "store.url", "auth.jwt-secret", "mqtt.uri", "mqtt.password"}) {
+  for (auto key : {"http.cors-origins", "http.tls-cert", "http.tls-key", "store.url",
+                   "auth.jwt-secret", "mqtt.uri", "mqtt.password"}) {
     EXPECT_EQ(keys.commented.count(key), 1u) << key;
     EXPECT_EQ(keys.active.count(key), 0u) << key;
   }
@@ -324,12 +324,16 @@ TEST_F(NodeConfig, CommentedOutExampleLinesAreValidWhenUncommented) {
   for (std::string line; std::getline(in, line);) {
     std::smatch m;
     if (std::regex_match(line, m, commented)) {
-      line = m[1].str() + " = " + m[2].str();
+      // The example's certificate paths exist only on a real host; any
+      // readable file passes the config check (the server parses them).
+      auto value = m[1].str().rfind("tls-", 0) == 0 ? std::string{"\""} + example_config + "\""
+                                                    : m[2].str();
+      line = m[1].str() + " = " + value;
       ++changed;
     }
     uncommented += line + '\n';
   }
-  ASSERT_EQ(changed, 6);
+  ASSERT_EQ(changed, 8);
   ASSERT_EQ(load({}, uncommented), "");
   EXPECT_EQ(cfg.values.mqtt.uri, "tcp://127.0.0.1:1883");
   EXPECT_FALSE(cfg.values.mqtt.password.empty());
@@ -550,6 +554,25 @@ TEST_F(NodeConfig, AcceptsKnownStoreUrlSchemes) {
     ASSERT_FALSE(other.parse({std::string{"--store.url="} + url}, ini));
     EXPECT_FALSE(other.finalize()) << url;
   }
+}
+
+TEST_F(NodeConfig, TlsNeedsBothReadableFiles) {
+  // Plain HTTP by default.
+  ASSERT_EQ(load({}), "");
+  EXPECT_TRUE(cfg.values.http.tls_cert.empty());
+  auto only_cert = load({"--http.tls-cert=/etc/hostname"});
+  EXPECT_TRUE(starts_with(only_cert, "http.tls-key: ")) << only_cert;
+  node_config other;
+  std::istringstream ini{""};
+  ASSERT_FALSE(other.parse({"--http.tls-key=/etc/hostname"}, ini));
+  auto only_key = text_of(other.finalize());
+  EXPECT_TRUE(starts_with(only_key, "http.tls-cert: ")) << only_key;
+  node_config missing;
+  std::istringstream ini2{""};
+  ASSERT_FALSE(missing.parse(
+      {"--http.tls-cert=/etc/hostname", "--http.tls-key=/nonexistent/key.pem"}, ini2));
+  auto unreadable = text_of(missing.finalize());
+  EXPECT_TRUE(starts_with(unreadable, "http.tls-key: cannot read")) << unreadable;
 }
 
 // -- the environment ----------------------------------------------------------
@@ -811,6 +834,94 @@ TEST_F(NodeConfig, MqttPasswordFromEnvironmentWins) {
     unsetenv(mqtt_password_env);
   ASSERT_EQ(err, "");
   EXPECT_EQ(cfg.values.mqtt.password, "from-env");
+}
+
+// -- JWT keys and accounts ----------------------------------------------------
+
+TEST_F(NodeConfig, JwtKeysListTheSecretAsDefaultThenTheEntries) {
+  auto a = std::string(32, 'a');
+  auto b = std::string(40, 'b');
+  ASSERT_EQ(load({"--auth.jwt-secret=" + a, R"(--auth.jwt-keys=["k2026:)" + b + R"("])",
+                  "--auth.signing-key=k2026", "--auth.clock-skew=5s"}),
+            "");
+  auto& keys = cfg.values.auth.keys;
+  ASSERT_EQ(keys.size(), 2u);
+  EXPECT_EQ(keys[0].id, "default");
+  EXPECT_EQ(keys[0].secret, a);
+  EXPECT_EQ(keys[1].id, "k2026");
+  EXPECT_EQ(keys[1].secret, b);
+  EXPECT_EQ(cfg.values.auth.signing_key, "k2026");
+  EXPECT_EQ(cfg.values.auth.clock_skew, 5s);
+}
+
+TEST_F(NodeConfig, RejectsBadJwtKeysNamingTheKeyButNotTheSecret) {
+  auto secret = std::string(32, 's');
+  auto load = [](std::string arg) {
+    node_config fresh;
+    std::istringstream ini{""};
+    auto err = text_of(fresh.parse({std::move(arg)}, ini));
+    return err.empty() ? text_of(fresh.finalize()) : err;
+  };
+  auto err = load({R"(--auth.jwt-keys=["k1:short"])"});
+  EXPECT_EQ(err, "auth.jwt-keys: key 'k1' must have at least 32 bytes (got 5)");
+  err = load({R"(--auth.jwt-keys=["no-colon"])"});
+  EXPECT_TRUE(starts_with(err, "auth.jwt-keys: each entry is")) << err;
+  EXPECT_EQ(err.find("no-colon"), std::string::npos) << err;
+  err = load({R"(--auth.jwt-keys=["a b:)" + secret + R"("])"});
+  EXPECT_TRUE(starts_with(err, "auth.jwt-keys: each entry is")) << err;
+  err = load({R"(--auth.jwt-keys=["k1:)" + secret + R"(", "k1:)" + secret + R"("])"});
+  EXPECT_EQ(err, "auth.jwt-keys: key 'k1' is given twice");
+}
+
+TEST_F(NodeConfig, RejectsSigningKeyThatNamesNoKey) {
+  auto err = load({"--auth.jwt-secret=" + std::string(32, 'a'), "--auth.signing-key=k9"});
+  EXPECT_TRUE(starts_with(err, "auth.signing-key: names no key")) << err;
+  EXPECT_NE(err.find("'k9'"), std::string::npos) << err;
+}
+
+TEST_F(NodeConfig, JwtKeysFromEnvironmentReplaceTheList) {
+  std::optional<std::string> saved;
+  if (auto old = std::getenv(puzzle::config::jwt_keys_env)) saved = old;
+  auto a = std::string(32, 'a');
+  auto b = std::string(32, 'b');
+  setenv(puzzle::config::jwt_keys_env, ("e1:" + a + ",e2:" + b).c_str(), 1);
+  auto err = load({R"(--auth.jwt-keys=["f1:)" + a + R"("])"});
+  if (saved)
+    setenv(puzzle::config::jwt_keys_env, saved->c_str(), 1);
+  else
+    unsetenv(puzzle::config::jwt_keys_env);
+  ASSERT_EQ(err, "");
+  auto& keys = cfg.values.auth.keys;
+  ASSERT_EQ(keys.size(), 2u);
+  EXPECT_EQ(keys[0].id, "e1");
+  EXPECT_EQ(keys[1].id, "e2");
+  EXPECT_EQ(keys[1].secret, b);
+}
+
+TEST_F(NodeConfig, AccountKeysHaveDefaultsOverridesAndRanges) {
+  ASSERT_EQ(load({R"(--auth.admins=["root"])", R"(--auth.operators=["ops", "root"])",
+                  "--auth.min-password-length=10", "--auth.max-password-bytes=128",
+                  "--auth.hash-ops-limit=1", "--auth.hash-memory-kib=8", "--auth.max-hashing=4"}),
+            "");
+  auto& a = cfg.values.auth;
+  EXPECT_EQ(a.admins, (std::vector<std::string>{"root"}));
+  EXPECT_EQ(a.operators, (std::vector<std::string>{"ops", "root"}));
+  EXPECT_EQ(a.min_password_length, 10u);
+  EXPECT_EQ(a.max_password_bytes, 128u);
+  EXPECT_EQ(a.hash_ops_limit, 1u);
+  EXPECT_EQ(a.hash_memory_kib, 8u);
+  EXPECT_EQ(a.max_hashing, 4u);
+  for (auto [arg, key] : {std::pair{"--auth.hash-memory-kib=7", "auth.hash-memory-kib"},
+                          std::pair{"--auth.hash-ops-limit=0", "auth.hash-ops-limit"},
+                          std::pair{"--auth.max-hashing=0", "auth.max-hashing"},
+                          std::pair{"--auth.min-password-length=0", "auth.min-password-length"},
+                          std::pair{"--auth.max-password-bytes=8", "auth.max-password-bytes"}}) {
+    node_config fresh;
+    std::istringstream ini{""};
+    auto err = text_of(fresh.parse({arg}, ini));
+    if (err.empty()) err = text_of(fresh.finalize());
+    EXPECT_TRUE(starts_with(err, std::string{key} + ": ")) << arg << " -> " << err;
+  }
 }
 
 } // namespace

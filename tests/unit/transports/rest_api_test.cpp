@@ -29,6 +29,7 @@
 #include "transports/api/actor_bridge.hpp"
 #include "transports/auth/token_service.hpp"
 #include "transports/auth/uuid.hpp"
+#include "transports/http/net_stream.hpp"
 #include "transports/http/server.hpp"
 
 #include "support/http_client.hpp"
@@ -113,6 +114,27 @@ fake_directory(directory_actor::stateful_pointer<fake_directory_state> self) {
       [=](stats_atom) {
         return static_cast<int32_t>(self->state.sessions.size());
       },
+      [=](list_atom, state_atom) {
+        return std::vector<std::string>{};
+      },
+      [=](state_atom, const std::string& id, const user_identity&) -> caf::result<std::string> {
+        // Every fake session is public: the same answer as without a user.
+        auto i = self->state.sessions.find(id);
+        if (i == self->state.sessions.end())
+          return make_error(errc::session_not_found, "no session " + id);
+        auto& image = i->second.image;
+        return R"({"sessionId":")" + id + R"(","name":")" + i->second.name
+            + R"(","version":0,"image":{"id":")" + image.id + R"(","url":")" + image.url
+            + R"(","width":)" + std::to_string(image.width) + R"(,"height":)"
+            + std::to_string(image.height) + "}}";
+      },
+      [=](invite_atom, const std::string&, const user_identity&) -> caf::result<std::string> {
+        return std::string{};
+      },
+      [=](invite_atom, const std::string&, const user_identity&,
+          const std::string&) -> caf::result<bool> {
+        return true;
+      },
   };
 }
 
@@ -122,11 +144,17 @@ struct silent_state {
   static inline const char* name = "silent_directory";
 };
 
-using silent_actor = caf::typed_actor<caf::replies_to<state_atom, std::string>::with<std::string>>;
+using silent_actor
+    = caf::typed_actor<caf::replies_to<state_atom, std::string>::with<std::string>,
+                       caf::replies_to<state_atom, std::string, user_identity>::with<std::string>>;
 
 silent_actor::behavior_type silent_directory(silent_actor::stateful_pointer<silent_state> self) {
   return {
       [=](state_atom, const std::string&) -> caf::result<std::string> {
+        self->state.parked.push_back(self->make_response_promise());
+        return caf::delegated<std::string>{};
+      },
+      [=](state_atom, const std::string&, const user_identity&) -> caf::result<std::string> {
         self->state.parked.push_back(self->make_response_promise());
         return caf::delegated<std::string>{};
       },
@@ -165,7 +193,8 @@ protected:
   void start(std::chrono::milliseconds ask_timeout = 5s) {
     routes_ = std::make_shared<transports::http::router>();
     // A stand-in for the SignalR endpoint, so /api/demo sees it served.
-    routes_->add_upgrade("/puzzlehub", [](beast::tcp_stream&&, transports::http::request&&) {});
+    routes_->add_upgrade("/puzzlehub",
+                         [](transports::http::net_stream&&, transports::http::request&&) {});
     transports::api::rest_context ctx{*system_,
                                       directory_,
                                       *tokens_,
@@ -294,7 +323,8 @@ TEST_F(RestApi, GuestTokenForATrimmedDisplayName) {
             (json{{"token", body.at("token")},
                   {"userId", user->user_id},
                   {"displayName", "Ada 🧩"},
-                  {"expiresAt", "2023-11-15T22:13:20.000Z"}}));
+                  {"expiresAt", "2023-11-15T22:13:20.000Z"},
+                  {"roles", json::array({"player"})}}));
   EXPECT_EQ(user->username, "Ada 🧩");
   // Field order as ASP.NET writes it.
   EXPECT_EQ(res.body().find(R"({"token":)"), 0u);
