@@ -24,6 +24,7 @@ import {
   CALL_TIMEOUT_MS, EVENT_TIMEOUT_MS, PuzzleNode, SETUP_HINT, findBinary, http,
   withTimeout,
 } from './support/harness.mjs';
+import { JsonSocket } from './support/json_socket.mjs';
 import { OP, RawWebSocket } from './support/raw_ws.mjs';
 
 const QUEUE_BYTES = 65_536; // limits.outbound-queue-bytes, its minimum
@@ -49,73 +50,6 @@ function rssOf(pid) {
   const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]);
   assert.ok(kb > 0, 'VmRSS of the node');
   return kb * 1024;
-}
-
-/// A `ws` connection whose JSON messages queue up for `until()`.
-class JsonSocket {
-  static async open(WebSocket, url) {
-    const socket = new JsonSocket(new WebSocket(url));
-    await withTimeout(new Promise((resolve, reject) => {
-      socket.ws.once('open', resolve);
-      socket.ws.once('error', reject);
-    }), CALL_TIMEOUT_MS, `to open ${url}`);
-    return socket;
-  }
-
-  constructor(ws) {
-    this.ws = ws;
-    this.inbox = [];
-    this.waiters = [];
-    this.closed = new Promise((resolve) => {
-      ws.on('close', (code, reason) => {
-        this.closeInfo = { code, reason: reason.toString() };
-        resolve(this.closeInfo);
-        this._wake();
-      });
-    });
-    ws.on('message', (data) => {
-      this.inbox.push(JSON.parse(data.toString()));
-      this._wake();
-    });
-    ws.on('error', () => {});
-  }
-
-  _wake() {
-    this.waiters = this.waiters.filter((w) => !w());
-  }
-
-  send(message) {
-    this.ws.send(JSON.stringify(message));
-  }
-
-  until(pred, what, ms = EVENT_TIMEOUT_MS) {
-    return withTimeout(new Promise((resolve, reject) => {
-      const check = () => {
-        const i = this.inbox.findIndex(pred);
-        if (i >= 0) {
-          resolve(this.inbox.splice(i, 1)[0]);
-          return true;
-        }
-        if (this.closeInfo) {
-          reject(new Error(`closed (${this.closeInfo.code}) while waiting for ${what}`));
-          return true;
-        }
-        return false;
-      };
-      if (!check()) this.waiters.push(check);
-    }), ms, what);
-  }
-
-  async call(type, fields = {}) {
-    const id = crypto.randomUUID();
-    this.send({ type, id, ...fields });
-    return this.until((m) => m.id === id, `the answer to ${type}`, CALL_TIMEOUT_MS);
-  }
-
-  close() {
-    this.ws.close();
-    return withTimeout(this.closed, CALL_TIMEOUT_MS, 'the close');
-  }
 }
 
 const { WebSocket, problem: wsProblem } = loadWs();

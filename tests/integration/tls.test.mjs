@@ -26,6 +26,7 @@ import {
   CALL_TIMEOUT_MS, EVENT_TIMEOUT_MS, PuzzleNode, SETUP_HINT, UUID_RE, findBinary,
   safeSpot, withTimeout,
 } from './support/harness.mjs';
+import { JsonSocket } from './support/json_socket.mjs';
 
 const REQUEST_TIMEOUT_MS = 2_000; // --http.request-timeout below
 
@@ -91,76 +92,6 @@ function request(ca, method, url, { token, body } = {}) {
     req.on('error', reject);
     req.end(data);
   }), CALL_TIMEOUT_MS, `${method} ${url}`);
-}
-
-/// Messages of an npm `ws` connection to /ws, queued for `until()`.
-class JsonSocket {
-  static async open(WebSocket, url, ca) {
-    const socket = new JsonSocket(new WebSocket(url, { ca }));
-    await withTimeout(new Promise((resolve, reject) => {
-      socket.ws.once('open', resolve);
-      socket.ws.once('unexpected-response', (req, res) =>
-        reject(new Error(`upgrade refused: HTTP ${res.statusCode}`)));
-      socket.ws.once('error', reject);
-    }), CALL_TIMEOUT_MS, `to open ${url}`);
-    return socket;
-  }
-
-  constructor(ws) {
-    this.ws = ws;
-    this.inbox = [];
-    this.waiters = [];
-    this.closed = new Promise((resolve) => {
-      ws.on('close', (code) => {
-        this.closeCode = code;
-        resolve(code);
-        this._wake();
-      });
-    });
-    ws.on('message', (data) => {
-      this.inbox.push(JSON.parse(data.toString()));
-      this._wake();
-    });
-    ws.on('error', () => {});
-  }
-
-  _wake() {
-    this.waiters = this.waiters.filter((w) => !w());
-  }
-
-  until(pred, what) {
-    return withTimeout(new Promise((resolve, reject) => {
-      const check = () => {
-        const i = this.inbox.findIndex(pred);
-        if (i >= 0) {
-          resolve(this.inbox.splice(i, 1)[0]);
-          return true;
-        }
-        if (this.closeCode !== undefined) {
-          reject(new Error(`closed (${this.closeCode}) while waiting for ${what}`));
-          return true;
-        }
-        return false;
-      };
-      if (!check()) this.waiters.push(check);
-    }), EVENT_TIMEOUT_MS, what);
-  }
-
-  async call(type, fields = {}) {
-    const id = crypto.randomUUID();
-    this.ws.send(JSON.stringify({ type, id, ...fields }));
-    return this.until((m) => m.id === id, `the answer to ${type}`);
-  }
-
-  event(name, pred = () => true) {
-    return this.until((m) => m.type === 'event' && m.event === name && pred(m.data),
-      `event ${name}`);
-  }
-
-  close() {
-    this.ws.close();
-    return withTimeout(this.closed, CALL_TIMEOUT_MS, 'the close');
-  }
 }
 
 function defineSuite({ WebSocket, signalR, io }, bin) {
@@ -256,7 +187,7 @@ function defineSuite({ WebSocket, signalR, io }, bin) {
     });
 
     step('raw /ws over wss: join, lock and move', async () => {
-      watcher = await JsonSocket.open(WebSocket, wsUrl(owner.token), tls.pem);
+      watcher = await JsonSocket.open(WebSocket, wsUrl(owner.token), { ca: tls.pem });
       cleanup.push(() => watcher.close());
       const joined = await watcher.call('join', { sessionId });
       assert.equal(joined.type, 'ack', JSON.stringify(joined));

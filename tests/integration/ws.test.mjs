@@ -20,6 +20,7 @@ import {
   CALL_TIMEOUT_MS, EVENT_TIMEOUT_MS, PuzzleNode, SETUP_HINT, UUID_RE, findBinary,
   http, safeSpot, withTimeout,
 } from './support/harness.mjs';
+import { JsonSocket } from './support/json_socket.mjs';
 import { OP, RawWebSocket, closePayload } from './support/raw_ws.mjs';
 
 const ISO_RE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
@@ -34,88 +35,6 @@ function loadModules() {
       problem: `cannot load ws and @microsoft/signalr (${err.code ?? err.message}): ` +
         SETUP_HINT,
     };
-  }
-}
-
-/// A `ws` connection whose messages queue up for `next()` and `until()`.
-class JsonSocket {
-  static async open(WebSocket, url) {
-    const socket = new JsonSocket(new WebSocket(url));
-    await withTimeout(new Promise((resolve, reject) => {
-      socket.ws.once('open', resolve);
-      socket.ws.once('unexpected-response', (req, res) =>
-        reject(new Error(`upgrade refused: HTTP ${res.statusCode}`)));
-      socket.ws.once('error', reject);
-    }), CALL_TIMEOUT_MS, `to open ${url}`);
-    return socket;
-  }
-
-  constructor(ws) {
-    this.ws = ws;
-    this.inbox = [];
-    this.waiters = [];
-    this.closed = new Promise((resolve) => {
-      ws.on('close', (code, reason) => {
-        this.closeInfo = { code, reason: reason.toString() };
-        resolve(this.closeInfo);
-        this._wake();
-      });
-    });
-    ws.on('message', (data, isBinary) => {
-      this.inbox.push(isBinary ? { binary: data } : JSON.parse(data.toString()));
-      this._wake();
-    });
-    ws.on('error', () => {});
-  }
-
-  _wake() {
-    this.waiters = this.waiters.filter((w) => !w());
-  }
-
-  send(message) {
-    this.ws.send(typeof message === 'string' ? message : JSON.stringify(message));
-  }
-
-  /// The first queued message matching `pred` (taken out of the queue);
-  /// earlier ones stay for later waits.
-  until(pred, what, ms = EVENT_TIMEOUT_MS) {
-    return withTimeout(new Promise((resolve, reject) => {
-      const check = () => {
-        const i = this.inbox.findIndex(pred);
-        if (i >= 0) {
-          resolve(this.inbox.splice(i, 1)[0]);
-          return true;
-        }
-        if (this.closeInfo) {
-          reject(new Error(`closed (${this.closeInfo.code} ${this.closeInfo.reason}) ` +
-            `while waiting for ${what}; inbox: ${JSON.stringify(this.inbox)}`));
-          return true;
-        }
-        return false;
-      };
-      if (!check()) this.waiters.push(check);
-    }), ms, `${what}; inbox: ${JSON.stringify(this.inbox).slice(0, 400)}`);
-  }
-
-  next(what = 'the next message') {
-    return this.until(() => true, what);
-  }
-
-  /// Sends a puzzle operation with a fresh id and waits for its answer.
-  async call(type, fields = {}) {
-    const id = crypto.randomUUID();
-    this.send({ type, id, ...fields });
-    return this.until((m) => m.id === id, `the answer to ${type}`);
-  }
-
-  event(name, pred = () => true) {
-    return this.until((m) => m.type === 'event' && m.event === name && pred(m.data),
-      `event ${name}`);
-  }
-
-  close() {
-    this.ws.close();
-    return withTimeout(this.closed, CALL_TIMEOUT_MS, 'the close');
   }
 }
 

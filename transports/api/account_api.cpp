@@ -18,6 +18,7 @@
 #include "actors/account_interface.hpp"
 #include "actors/util/ids.hpp"
 #include "transports/api/actor_bridge.hpp"
+#include "transports/api/work_slots.hpp"
 #include "transports/api/rest_body.hpp"
 #include "transports/auth/password.hpp"
 #include "transports/auth/token_service.hpp"
@@ -42,29 +43,7 @@ constexpr size_t max_email = 254;
 constexpr const char* bad_login = "invalid username or password";
 
 /// Counts the password hashes running; at most `auth.max-hashing`.
-class hash_slots {
-public:
-  explicit hash_slots(uint32_t max) : max_(max) {
-    // nop
-  }
-
-  /// A ticket that holds one slot until its last copy is gone, or null
-  /// when every slot is taken.
-  std::shared_ptr<void> try_take() {
-    auto n = used_->load();
-    do {
-      if (n >= max_) return nullptr;
-    } while (!used_->compare_exchange_weak(n, n + 1));
-    return std::shared_ptr<void>{used_.get(), [used = used_](void*) {
-                                   --*used;
-                                 }};
-  }
-
-private:
-  uint32_t max_;
-  std::shared_ptr<std::atomic<uint32_t>> used_
-      = std::make_shared<std::atomic<uint32_t>>(0);
-};
+using hash_slots = work_slots;
 
 using slots_ptr = std::shared_ptr<hash_slots>;
 

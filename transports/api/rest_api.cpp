@@ -19,6 +19,7 @@
 #include "actors/util/ids.hpp"
 #include "transports/api/account_api.hpp"
 #include "transports/api/actor_bridge.hpp"
+#include "transports/api/work_slots.hpp"
 #include "transports/api/builtin_images.hpp"
 #include "transports/api/rest_body.hpp"
 #include "transports/http/http_util.hpp"
@@ -333,29 +334,7 @@ void get_image_file(const context_ptr& ctx, image_part part, request&&,
 // -- upload -------------------------------------------------------------------
 
 /// Counts the uploads being decoded; at most `images.max-decoding`.
-class upload_slots {
-public:
-  explicit upload_slots(uint32_t max) : max_(max) {
-    // nop
-  }
-
-  /// A ticket that holds one slot until its last copy is gone, or null
-  /// when every slot is taken.
-  std::shared_ptr<void> try_take() {
-    auto n = used_->load();
-    do {
-      if (n >= max_) return nullptr;
-    } while (!used_->compare_exchange_weak(n, n + 1));
-    return std::shared_ptr<void>{used_.get(), [used = used_](void*) {
-                                   --*used;
-                                 }};
-  }
-
-private:
-  uint32_t max_;
-  std::shared_ptr<std::atomic<uint32_t>> used_
-      = std::make_shared<std::atomic<uint32_t>>(0);
-};
+using upload_slots = work_slots;
 
 /// The media type of the request, lowercased, without parameters.
 std::string media_type(const request& req) {
