@@ -4,26 +4,51 @@ namespace puzzle::transports::api {
 
 namespace {
 
-/// Thrown by the parser callback to stop at the nesting limit.
-struct too_deep {};
+/// True when `text` opens more than `limit` nested arrays or objects.
+/// Brackets inside strings do not count. A linear scan before parsing:
+/// nlohmann's parser callback, the other way to stop deep input, rescans a
+/// container each time one of its children closes, which makes a wide body
+/// such as `[{},{},...]` quadratic (a 1 MiB body held an I/O thread for
+/// minutes).
+bool nests_deeper_than(std::string_view text, size_t limit) {
+  size_t depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+      continue;
+    }
+    switch (c) {
+      case '"': in_string = true; break;
+      case '[':
+      case '{':
+        if (++depth > limit) return true;
+        break;
+      case ']':
+      case '}':
+        if (depth > 0) --depth;
+        break;
+      default: break;
+    }
+  }
+  return false;
+}
 
 template<class Json>
 std::string parse_object(std::string_view text, Json& out) {
-  // The callback sees every value as it starts, with its depth, so a deep
-  // body stops the parser at the limit instead of being built first.
-  using event_t = typename Json::parse_event_t;
-  auto limit = [](int depth, event_t event, Json&) {
-    if ((event == event_t::object_start || event == event_t::array_start)
-        && depth >= static_cast<int>(max_body_depth))
-      throw too_deep{};
-    return true;
-  };
-  try {
-    out = Json::parse(text.begin(), text.end(), limit);
-  } catch (const too_deep&) {
+  if (nests_deeper_than(text, max_body_depth)) {
     out = nullptr;
     return "JSON nests deeper than " + std::to_string(max_body_depth)
         + " levels";
+  }
+  try {
+    out = Json::parse(text.begin(), text.end());
   } catch (const typename Json::exception& e) {
     out = nullptr;
     return std::string{"invalid JSON: "} + e.what();

@@ -12,6 +12,7 @@
 
 #include "actors/util/ids.hpp"
 #include "transports/api/actor_bridge.hpp"
+#include "transports/api/rest_body.hpp"
 #include "transports/http/http_util.hpp"
 
 namespace puzzle::transports::mqtt {
@@ -169,13 +170,10 @@ std::optional<nlohmann::json> parse_body(const request& req, responder& reply) {
                "Content-Type must be application/json");
     return std::nullopt;
   }
-  auto body = nlohmann::json::parse(req.body(), nullptr, false);
-  if (body.is_discarded()) {
-    send_invalid(reply, "invalid JSON");
-    return std::nullopt;
-  }
-  if (!body.is_object()) {
-    send_invalid(reply, "the request body must be a JSON object");
+  nlohmann::json body;
+  if (auto problem = api::parse_object_body(req.body(), body);
+      !problem.empty()) {
+    send_invalid(reply, problem);
     return std::nullopt;
   }
   return body;

@@ -162,6 +162,28 @@ TEST(RestBody, ParsesObjectsAndRefusesDeepNestingWhileParsing) {
   EXPECT_TRUE(out.is_null());
 }
 
+TEST(RestBody, BracketsInStringsDoNotCountAsNesting) {
+  json out;
+  std::string text = "{\"a\":\"" + std::string(100, '[') + "\\\"{\"}";
+  ASSERT_EQ(puzzle::transports::api::parse_object_body(text, out), "");
+  EXPECT_EQ(out["a"], std::string(100, '[') + "\"{");
+}
+
+// Regression: the depth limit was a parser callback, which rescans a
+// container whenever one of its children closes; a body of 300000 empty
+// objects (under 1 MiB) held an HTTP thread for minutes. It must parse
+// (CTest's timeout fails this test if it does not).
+TEST(RestBody, AWideBodyOfSmallContainersParses) {
+  std::string text = "{\"a\":[";
+  constexpr size_t count = 300000;
+  for (size_t i = 0; i < count; ++i)
+    text += i == 0 ? "{}" : ",{}";
+  text += "]}";
+  json out;
+  ASSERT_EQ(puzzle::transports::api::parse_object_body(text, out), "");
+  EXPECT_EQ(out["a"].size(), count);
+}
+
 // -- router -------------------------------------------------------------------
 
 handler noop() {
