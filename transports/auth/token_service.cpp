@@ -120,9 +120,12 @@ std::optional<std::string> b64url_decode(std::string_view in) {
   return out;
 }
 
-/// The header's `kid`: empty when absent, nullopt when the header is not a
-/// JSON object or `kid` is not a string. libjwt 1.10 needs the key before
-/// it parses, so the header is read here first.
+/// The key a token names in its header's `kid`: `default_key_id` when
+/// absent; nullopt when the header is not a JSON object, `kid` is not a
+/// string, or the header lists critical extensions (`crit`): we implement
+/// none, and RFC 7515 section 4.1.11 says to refuse what we do not
+/// understand. libjwt 1.10 needs the key before it parses, so the header is
+/// read here first. An empty `kid` stays empty (no key has that id).
 std::optional<std::string> key_id_of(std::string_view token) {
   auto dot = token.find('.');
   if (dot == std::string_view::npos) return std::nullopt;
@@ -130,8 +133,9 @@ std::optional<std::string> key_id_of(std::string_view token) {
   if (!text) return std::nullopt;
   auto header = nlohmann::json::parse(*text, nullptr, false);
   if (header.is_discarded() || !header.is_object()) return std::nullopt;
+  if (header.contains("crit")) return std::nullopt;
   auto it = header.find("kid");
-  if (it == header.end()) return std::string{};
+  if (it == header.end()) return std::string{default_key_id};
   if (!it->is_string()) return std::nullopt;
   return it->get<std::string>();
 }
@@ -243,7 +247,6 @@ token_service::verify(std::string_view encoded) const {
   if (encoded.size() > max_token_bytes) return unauthorized("token too long");
   auto kid = key_id_of(encoded);
   if (!kid) return unauthorized("invalid token (malformed or bad signature)");
-  if (kid->empty()) *kid = default_key_id;
   auto key = std::find_if(keys_.begin(), keys_.end(), [&](const auto& k) {
     return k.id == *kid;
   });

@@ -332,12 +332,15 @@ puzzle::config::auth_settings rotated(std::vector<puzzle::config::jwt_key> keys,
   return s;
 }
 
-/// An HS256 token for `u1`, with `kid` in its header unless empty.
-std::string sign_with_kid(const std::string& kid, const std::string& secret, int64_t exp_s) {
+/// An HS256 token for `u1`, with `kid` in its header unless empty and the
+/// members of `extra_header` (a JSON object) added to the header.
+std::string sign_with_kid(const std::string& kid, const std::string& secret, int64_t exp_s,
+                          const char* extra_header = nullptr) {
   jwt_t* raw = nullptr;
   jwt_new(&raw);
   std::unique_ptr<jwt_t, void (*)(jwt_t*)> jwt{raw, jwt_free};
   if (!kid.empty()) jwt_add_header(jwt.get(), "kid", kid.c_str());
+  if (extra_header != nullptr) jwt_add_headers_json(jwt.get(), extra_header);
   jwt_add_grant(jwt.get(), "sub", "u1");
   jwt_add_grant(jwt.get(), "iss", "puzzle");
   jwt_add_grant(jwt.get(), "aud", "puzzle-clients");
@@ -394,6 +397,22 @@ TEST(TokenRotation, TokenWithoutKidUsesTheDefaultKeyOnly) {
   token_service without_default{rotated({{"k1", old_secret}}, "k1"), fixed(t0_ms)};
   EXPECT_EQ(reason(without_default.verify(sign_with_kid("", old_secret, t0_s + 60))),
             "invalid token key id");
+}
+
+TEST(TokenRotation, AnEmptyKidIsNotTheDefaultKey) {
+  token_service tokens{settings(old_secret), fixed(t0_ms)};
+  EXPECT_EQ(reason(tokens.verify(sign_with_kid("", old_secret, t0_s + 60, R"({"kid":""})"))),
+            "invalid token key id");
+}
+
+TEST(TokenRotation, CriticalHeaderExtensionsAreRefused) {
+  // We implement no JWS extension, so a `crit` header is refused even when
+  // the signature is right (RFC 7515, section 4.1.11).
+  token_service tokens{settings(old_secret), fixed(t0_ms)};
+  ASSERT_TRUE(tokens.verify(sign_with_kid("", old_secret, t0_s + 60, R"({"x":1})")));
+  EXPECT_EQ(
+      reason(tokens.verify(sign_with_kid("", old_secret, t0_s + 60, R"({"crit":["x"],"x":1})"))),
+      "invalid token (malformed or bad signature)");
 }
 
 TEST(TokenRotation, UnknownSigningKeyThrows) {
