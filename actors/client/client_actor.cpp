@@ -295,7 +295,9 @@ client_behavior(self_ptr self, client_port_ptr port, directory_actor directory,
   abuse.window = init.options.abuse_window;
   init.refusals = util::rate_limiter{abuse, now};
   return {
-      [self](session_event& ev) {
+      // By const reference: the session shares one message among all its
+      // members, and a mutable handler would make CAF copy it.
+      [self](const session_event& ev) {
         self->state.port->push_event(ev);
       },
       [self](client_command& cmd) {

@@ -119,11 +119,25 @@ session_event make_event(self_ptr self, std::string name,
 }
 
 /// Sends one event to every member, or to every member but `except`. The
-/// event (and so its frame cache) is shared by all recipients.
-void broadcast(self_ptr self, const session_event& ev,
+/// event is built into one `caf::message` and every recipient's mailbox
+/// element refers to it: one allocation and one copy of `session_event` per
+/// event, not per recipient (CAF copies a message's content only for a
+/// handler that takes it by non-const reference). The event's frame cache is
+/// shared too, so each wire format is encoded once. CAF serializes the
+/// message's content when a member lives on another node.
+void broadcast(self_ptr self, session_event ev,
                const caf::actor_addr& except = caf::actor_addr{}) {
+  if (self->state.members.empty()) return;
+  auto msg = caf::make_message(std::move(ev));
+  auto sender = caf::actor_cast<caf::strong_actor_ptr>(self);
   for (auto& [addr, member] : self->state.members)
-    if (addr != except) self->send(member.handle, ev);
+    if (addr != except)
+      // What `send()` does, minus its static type check, which cannot see
+      // that `msg` holds a `session_event`: a `caf::message` is enqueued as
+      // is, so the mailbox element shares it.
+      member.handle->enqueue(
+          caf::make_mailbox_element(sender, caf::make_message_id(), {}, msg),
+          self->context());
 }
 
 participant* find_participant(self_ptr self, const std::string& user_id) {
