@@ -14,6 +14,7 @@
 #include <memory>
 
 #include <caf/all.hpp>
+#include <caf/io/middleman.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/caf_errors.hpp"
@@ -24,6 +25,7 @@
 #include "actors/type_ids.hpp"
 #include "actors/util/ids.hpp"
 #include "cluster/directory/directory_actor.hpp"
+#include "cluster/membership/node_agent.hpp"
 #include "config/logging.hpp"
 #include "config/node_config.hpp"
 #include "persistence/sql/soci_store.hpp"
@@ -87,6 +89,15 @@ int run(config::node_config& cfg, const sigset_t& stop_signals) {
     std::cerr << "puzzle-node: " << tls_error << '\n';
     return exit_bad_config;
   }
+  // In a cluster the node agents talk over CAF's middleman (BASP), with
+  // its heartbeat and connection timeout on (both are off by default).
+  if (settings.cluster.multi_node()) {
+    cfg.load<caf::io::middleman>();
+    cfg.set("middleman.heartbeat-interval",
+            caf::timespan{settings.cluster.heartbeat_interval});
+    cfg.set("middleman.connection-timeout",
+            caf::timespan{settings.cluster.connection_timeout});
+  }
   caf::actor_system sys{cfg};
 
   // Logs show the store's URL without its password.
@@ -109,11 +120,50 @@ int run(config::node_config& cfg, const sigset_t& stop_signals) {
   }
   log->info("event=store_ready url={} migrations_applied={} connections={}",
             url, *migrated, (*db)->pool_size());
+  // The node agent leases its own connection of the store's pool.
+  auto store_pool = (*db)->pool();
   auto store = persistence::spawn_store(sys, std::move(*db), settings.store,
                                         true, settings.limits.chat_history,
                                         settings.images.max_stored);
   auto directory
       = sys.spawn(cluster::directory, store, directory_options_of(settings));
+  // Membership (docs/cluster.md): only in cluster mode, which node_config
+  // allows only on PostgreSQL (a pool with more than the store's one
+  // connection).
+  auto node_id = util::new_uuid();
+  auto members = std::make_shared<cluster::membership_view>();
+  cluster::node_agent_actor agent;
+  if (settings.cluster.multi_node()) {
+    cluster::node_agent_options agent_options;
+    agent_options.cluster_name = settings.cluster.name;
+    agent_options.address
+        = settings.http.bind + ":" + std::to_string(settings.cluster.port);
+    agent_options.node_id = node_id;
+    agent_options.incarnation = util::new_uuid();
+    agent_options.started_at_ms = util::now_ms();
+    agent_options.heartbeat_interval = settings.cluster.heartbeat_interval;
+    agent_options.connection_timeout = settings.cluster.connection_timeout;
+    agent_options.down_after = settings.cluster.down_after;
+    agent_options.lease_timeout = settings.store.connect_timeout;
+    agent_options.link_peers = settings.cluster.port != 0;
+    agent = cluster::spawn_node_agent(sys, store_pool, agent_options, members);
+    // Peers link to the agent here to learn at once when this process dies.
+    if (settings.cluster.port != 0) {
+      auto published = sys.middleman().publish(agent, settings.cluster.port,
+                                               settings.http.bind.c_str());
+      if (!published) {
+        log->error("event=cluster_listen_failed bind={} port={} error={}",
+                   settings.http.bind, settings.cluster.port,
+                   message_of(published.error()));
+        anon_send_exit(agent, caf::exit_reason::user_shutdown);
+        anon_send_exit(directory, caf::exit_reason::user_shutdown);
+        anon_send_exit(store, caf::exit_reason::user_shutdown);
+        return exit_failure;
+      }
+      log->info("event=cluster_listening address={}:{}", settings.http.bind,
+                *published);
+    }
+  }
 
   // IoT devices: the registry always (the device API answers, without
   // devices, while MQTT is off), the MQTT bridge when mqtt.uri is set.
@@ -211,6 +261,10 @@ int run(config::node_config& cfg, const sigset_t& stop_signals) {
                                        return server.open_connections();
                                      }};
   rest.store = store;
+  if (agent)
+    rest.health_entries.emplace_back("cluster", [members, &settings] {
+      return members->health_entry(settings.cluster.name);
+    });
   rest.health_entries.emplace_back(
       "mqtt", [&settings, device_counters, mqtt_client_id] {
         return transports::mqtt::mqtt_health_entry(settings, *device_counters,
@@ -222,7 +276,7 @@ int run(config::node_config& cfg, const sigset_t& stop_signals) {
       transports::mqtt::device_api_context{sys, devices, tokens, settings,
                                            device_counters, mqtt_client_id});
   transports::api::operator_context operators{
-      sys, directory, tokens, settings, util::new_uuid(), util::now_ms()};
+      sys, directory, tokens, settings, node_id, util::now_ms()};
   operators.address = [&settings, &server] {
     return settings.http.bind + ":" + std::to_string(server.port());
   };
@@ -230,6 +284,15 @@ int run(config::node_config& cfg, const sigset_t& stop_signals) {
   operators.open_connections = [&server] {
     return server.open_connections();
   };
+  if (agent) {
+    operators.members = [members] {
+      std::vector<transports::api::cluster_member_view> out;
+      for (auto& m : members->members())
+        out.push_back({m.node_id, m.incarnation, m.address, to_string(m.state),
+                       m.last_heartbeat_ms, m.started_at_ms, m.self});
+      return out;
+    };
+  }
   transports::api::register_operator_api(*routes, std::move(operators));
   auto files = std::make_shared<transports::http::static_files>(
       settings.http.web_root);
@@ -243,6 +306,7 @@ int run(config::node_config& cfg, const sigset_t& stop_signals) {
     log->error("event=listen_failed bind={} port={} error={}",
                settings.http.bind, settings.http.port, ec.message());
     if (bridge) anon_send_exit(bridge, caf::exit_reason::user_shutdown);
+    if (agent) anon_send_exit(agent, caf::exit_reason::user_shutdown);
     anon_send_exit(devices, caf::exit_reason::user_shutdown);
     anon_send_exit(channels, caf::exit_reason::user_shutdown);
     anon_send_exit(rooms, caf::exit_reason::user_shutdown);
@@ -259,6 +323,17 @@ int run(config::node_config& cfg, const sigset_t& stop_signals) {
   int signal = 0;
   sigwait(&stop_signals, &signal);
   log->info("event=stopping signal={}", signal);
+  // Leave the cluster first: peers see this incarnation leaving and then
+  // down at once instead of after the grace period.
+  if (agent) {
+    caf::scoped_actor self{sys};
+    self->request(agent, settings.store.connect_timeout, leave_atom_v)
+        .receive([](bool) {},
+                 [&log](caf::error& err) {
+                   log->error("event=leave_failed error={}", message_of(err));
+                 });
+    anon_send_exit(agent, caf::exit_reason::user_shutdown);
+  }
 
   hub->shutdown();
   signalling->shutdown();

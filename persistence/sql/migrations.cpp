@@ -128,6 +128,29 @@ CREATE TABLE session_access (
 )
 )sql";
 
+// Cluster membership and the session directory (cluster/membership,
+// docs/cluster.md). One row per process start of a node: a restarted node
+// gets a new incarnation and a new row, so its old row stays `down` and a
+// fenced heartbeat can never bring it back. The directory row of a session
+// changes owner only by compare-and-set on `generation`. TEXT/BIGINT only.
+constexpr const char* v5_sql = R"sql(
+CREATE TABLE cluster_members (
+  cluster_name TEXT NOT NULL,
+  incarnation TEXT NOT NULL,
+  address TEXT NOT NULL,
+  node_id TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('joining', 'up', 'leaving', 'down')),
+  last_heartbeat_ms BIGINT NOT NULL,
+  started_at_ms BIGINT NOT NULL,
+  PRIMARY KEY (cluster_name, incarnation)
+);
+CREATE TABLE session_directory (
+  session_id TEXT NOT NULL PRIMARY KEY,
+  owner_incarnation TEXT NOT NULL,
+  generation BIGINT NOT NULL
+)
+)sql";
+
 const char* const bootstrap_sql
     = "CREATE TABLE IF NOT EXISTS schema_migrations ("
       "version INTEGER NOT NULL PRIMARY KEY, "
@@ -165,6 +188,7 @@ const std::vector<migration>& migrations() {
       {2, "uploaded images", v2_sql},
       {3, "accounts", v3_sql},
       {4, "private session invites", v4_sql},
+      {5, "cluster membership and session directory", v5_sql},
   };
   return all;
 }

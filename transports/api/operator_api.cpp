@@ -64,6 +64,32 @@ std::optional<user_identity> operator_of(const operator_context& ctx,
   return std::move(*user);
 }
 
+/// The members seen by the node agent; the answering node carries its load.
+json cluster_nodes(const std::vector<cluster_member_view>& members,
+                   std::size_t connections, int32_t sessions) {
+  auto now = util::now_ms();
+  auto out = json::array();
+  for (const auto& m : members) {
+    auto uptime = std::chrono::milliseconds{
+        m.state == "down" ? 0 : std::max<int64_t>(now - m.started_at_ms, 0)};
+    json node{{"id", m.node_id},
+              {"nodeId", m.node_id},
+              {"incarnation", m.incarnation},
+              {"address", m.address},
+              {"state", m.state},
+              {"this", m.self},
+              {"startedAt", util::iso8601(m.started_at_ms)},
+              {"lastHeartbeat", util::iso8601(m.last_heartbeat_ms)},
+              {"lastHeartbeatMs", m.last_heartbeat_ms},
+              {"uptime", util::timespan(uptime)},
+              {"uptimeSeconds", uptime.count() / 1'000}};
+    if (m.self)
+      node["load"] = json{{"connections", connections}, {"sessions", sessions}};
+    out.push_back(std::move(node));
+  }
+  return out;
+}
+
 void nodes(const context_ptr& ctx, request&& req, route_match,
            responder reply) {
   if (!operator_of(*ctx, req, reply)) return;
@@ -78,6 +104,11 @@ void nodes(const context_ptr& ctx, request&& req, route_match,
       ctx->system, ctx->directory, ctx->ask_timeout,
       [ctx, reply, uptime, started_ms, connections,
        address](int32_t sessions) mutable {
+        if (ctx->members) {
+          send_json(reply,
+                    cluster_nodes(ctx->members(), connections, sessions));
+          return;
+        }
         json node{{"id", ctx->node_id},
                   {"incarnation", ctx->incarnation},
                   {"address", address},

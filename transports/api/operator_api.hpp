@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <caf/fwd.hpp>
 
@@ -18,6 +19,19 @@
 /// data comes only from that API. On a single node "the cluster" is this
 /// node; the cluster work adds the other members and the actions here.
 namespace puzzle::transports::api {
+
+/// One member of the cluster as this node's agent last saw it
+/// (cluster/membership; `state` is joining, up, unreachable, leaving or
+/// down).
+struct cluster_member_view {
+  std::string node_id;
+  std::string incarnation;
+  std::string address;
+  std::string state;
+  int64_t last_heartbeat_ms = 0;
+  int64_t started_at_ms = 0;
+  bool self = false; ///< The node answering.
+};
 
 /// What the operator handlers read. References must outlive the server.
 struct operator_context {
@@ -38,6 +52,9 @@ struct operator_context {
   std::function<std::size_t()> open_connections{};
   /// How long a handler waits for an actor before answering 503.
   std::chrono::milliseconds ask_timeout{5'000};
+  /// In cluster mode: every member from the node agent's view (without
+  /// blocking). Empty: a single node, listed alone.
+  std::function<std::vector<cluster_member_view>()> members{};
 };
 
 /// Whether a verified identity may use the operator API.
@@ -49,6 +66,9 @@ inline bool may_operate(const user_identity& user) noexcept {
 ///
 /// - `GET /api/cluster/nodes` -> `[{id, incarnation, address, state: "up",
 ///   startedAt, uptime, uptimeSeconds, load: {connections, sessions}}]`;
+///   in cluster mode one entry per member incarnation (down ones too) with
+///   also `nodeId`, `lastHeartbeat`, `lastHeartbeatMs` and `this` (true
+///   for the answering node, the only one with `load`);
 /// - `GET /api/cluster/sessions` -> sessions in memory on this node:
 ///   `[{id, node, name, ownerId, isPublic, version, pieceCount,
 ///   completedPieces, participants: [{userId, username, online}],

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <ostream>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -30,6 +31,11 @@
 namespace puzzle::test {
 
 enum class backend { sqlite, postgresql };
+
+/// How GoogleTest (and so the CTest names) shows a parameter.
+inline void PrintTo(backend x, std::ostream* out) {
+  *out << (x == backend::sqlite ? "sqlite" : "postgresql");
+}
 
 inline std::string backend_name(const ::testing::TestParamInfo<backend>& info) {
   return info.param == backend::sqlite ? "sqlite" : "postgresql";
