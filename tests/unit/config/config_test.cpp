@@ -315,6 +315,50 @@ TEST_F(NodeConfig, ExampleFileSetsSchedulerMaxThroughput) {
   EXPECT_EQ(caf::get_or(cfg.content, "scheduler.max-throughput", size_t{0}), 100u);
 }
 
+// -- the scheduler --------------------------------------------------------------
+
+TEST(SchedulerDefaults, WorkersAreCpusMinusHttpThreadsAtLeastTwo) {
+  EXPECT_EQ(puzzle::config::default_scheduler_threads(8, 2), 6u);
+  EXPECT_EQ(puzzle::config::default_scheduler_threads(5, 2), 3u);
+  EXPECT_EQ(puzzle::config::default_scheduler_threads(4, 2), 2u);
+  EXPECT_EQ(puzzle::config::default_scheduler_threads(2, 2), 2u);
+  EXPECT_EQ(puzzle::config::default_scheduler_threads(1, 2), 2u);
+  EXPECT_EQ(puzzle::config::default_scheduler_threads(3, 1), 2u);
+}
+
+TEST_F(NodeConfig, SchedulerMaxThreadsDefaultsToCpusMinusHttpThreads) {
+  ASSERT_EQ(load({"--http.threads=1"}), "");
+  auto expected = puzzle::config::default_scheduler_threads(puzzle::config::usable_cpus(), 1);
+  EXPECT_EQ(caf::get_or(cfg.content, "scheduler.max-threads", size_t{0}), expected);
+  EXPECT_EQ(caf::get_or(cfg.content, "work-stealing.aggressive-poll-attempts", size_t{0}), 10u);
+  EXPECT_EQ(caf::get_or(cfg.content, "work-stealing.moderate-poll-attempts", size_t{0}), 20u);
+  EXPECT_EQ(caf::get_or(cfg.content, "work-stealing.moderate-sleep-duration", caf::timespan{0}),
+            caf::timespan{100us});
+}
+
+TEST_F(NodeConfig, ExplicitSchedulerValuesWin) {
+  ASSERT_EQ(load({"--scheduler.max-threads=7", "--work-stealing.moderate-poll-attempts=500"},
+                 "[work-stealing]\nmoderate-sleep-duration = 50us\n"),
+            "");
+  EXPECT_EQ(caf::get_or(cfg.content, "scheduler.max-threads", size_t{0}), 7u);
+  EXPECT_EQ(caf::get_or(cfg.content, "work-stealing.moderate-poll-attempts", size_t{0}), 500u);
+  EXPECT_EQ(caf::get_or(cfg.content, "work-stealing.moderate-sleep-duration", caf::timespan{0}),
+            caf::timespan{50us});
+  // Unset keys still get the node's defaults.
+  EXPECT_EQ(caf::get_or(cfg.content, "work-stealing.aggressive-poll-attempts", size_t{0}), 10u);
+}
+
+TEST_F(NodeConfig, HelpStillListsSchedulerMaxThreads) {
+  std::ostringstream out;
+  auto old = std::cout.rdbuf(out.rdbuf());
+  auto err = parse({"--help"});
+  std::cout.rdbuf(old);
+  ASSERT_EQ(err, "");
+  auto help = out.str();
+  EXPECT_NE(help.find("--scheduler.max-threads"), std::string::npos);
+  EXPECT_NE(help.find("--work-stealing.moderate-sleep-duration"), std::string::npos);
+}
+
 TEST_F(NodeConfig, CommentedOutExampleLinesAreValidWhenUncommented) {
   // Uncomment every `; key = value` line (scheduler.max-threads included).
   static const std::regex commented{R"(^;\s?([a-z][a-z0-9-]*) = (.*)$)"};
@@ -333,8 +377,12 @@ TEST_F(NodeConfig, CommentedOutExampleLinesAreValidWhenUncommented) {
     }
     uncommented += line + '\n';
   }
-  ASSERT_EQ(changed, 8);
+  // 7 of ours, scheduler.max-threads and 4 work-stealing keys (CAF's).
+  ASSERT_EQ(changed, 12);
   ASSERT_EQ(load({}, uncommented), "");
+  EXPECT_EQ(caf::get_or(cfg.content, "scheduler.max-threads", size_t{0}), 4u);
+  EXPECT_EQ(caf::get_or(cfg.content, "work-stealing.relaxed-sleep-duration", caf::timespan{0}),
+            caf::timespan{10ms});
   EXPECT_EQ(cfg.values.mqtt.uri, "tcp://127.0.0.1:1883");
   EXPECT_FALSE(cfg.values.mqtt.password.empty());
   EXPECT_EQ(cfg.values.http.cors_origins, (std::vector<std::string>{"https://puzzle.example.com"}));
