@@ -18,6 +18,7 @@
 #include "actors/account_interface.hpp"
 #include "actors/util/ids.hpp"
 #include "transports/api/actor_bridge.hpp"
+#include "transports/api/replies.hpp"
 #include "transports/api/work_slots.hpp"
 #include "transports/api/rest_body.hpp"
 #include "transports/auth/password.hpp"
@@ -52,22 +53,11 @@ void send_error(responder& reply, bhttp::status status, errc code,
   reply(http::make_error(status, to_code(code), message));
 }
 
-void send_invalid(responder& reply, std::string_view message) {
-  send_error(reply, bhttp::status::bad_request, errc::invalid_argument,
-             message);
-}
-
 void send_unauthorized(responder& reply) {
   auto res = http::make_error(bhttp::status::unauthorized,
                               to_code(errc::unauthorized), bad_login);
   res.set(bhttp::field::www_authenticate, "Bearer");
   reply(std::move(res));
-}
-
-void send_actor_error(responder& reply, const caf::error& err) {
-  auto e = to_http_error(err);
-  reply(http::make_error(static_cast<bhttp::status>(e.status), e.code,
-                         e.message));
 }
 
 std::optional<json> parse_body(const request& req, responder& reply) {

@@ -14,6 +14,7 @@
 
 #include "actors/util/ids.hpp"
 #include "transports/api/actor_bridge.hpp"
+#include "transports/api/replies.hpp"
 #include "transports/http/http_util.hpp"
 #include "transports/http/static_files.hpp"
 
@@ -28,10 +29,6 @@ using http::responder;
 using http::response;
 using http::route_match;
 using context_ptr = std::shared_ptr<const operator_context>;
-
-std::string dump(const json& j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
-}
 
 /// Operator answers describe live state: never cached anywhere.
 void send_json(responder& reply, const json& body) {

@@ -19,6 +19,7 @@
 #include "actors/util/ids.hpp"
 #include "transports/api/account_api.hpp"
 #include "transports/api/actor_bridge.hpp"
+#include "transports/api/replies.hpp"
 #include "transports/api/work_slots.hpp"
 #include "transports/api/builtin_images.hpp"
 #include "transports/api/rest_body.hpp"
@@ -50,29 +51,6 @@ constexpr std::string_view upload_retry_after = "1";
 constexpr std::string_view default_image_name = "Uploaded image";
 
 // -- JSON helpers -------------------------------------------------------------
-
-std::string dump(const json& j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-void send_json(responder& reply, bhttp::status status, const json& body) {
-  reply(http::make_json(status, dump(body)));
-}
-
-void send_error(responder& reply, bhttp::status status, std::string_view code,
-                std::string_view message) {
-  reply(http::make_error(status, code, message));
-}
-
-void send_invalid(responder& reply, std::string_view message) {
-  send_error(reply, bhttp::status::bad_request, to_code(errc::invalid_argument),
-             message);
-}
-
-void send_actor_error(responder& reply, const caf::error& err) {
-  auto e = to_http_error(err);
-  send_error(reply, static_cast<bhttp::status>(e.status), e.code, e.message);
-}
 
 std::string now_iso() {
   return util::iso8601(util::now_ms());

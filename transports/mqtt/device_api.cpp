@@ -12,6 +12,7 @@
 
 #include "actors/util/ids.hpp"
 #include "transports/api/actor_bridge.hpp"
+#include "transports/api/replies.hpp"
 #include "transports/api/rest_body.hpp"
 #include "transports/http/http_util.hpp"
 
@@ -26,13 +27,14 @@ using http::responder;
 using http::response;
 using http::route_match;
 using context_ptr = std::shared_ptr<const device_api_context>;
+using api::dump;
+using api::send_actor_error;
+using api::send_error;
+using api::send_invalid;
+using api::send_json;
 
 /// The most bytes of a command's `command` name.
 constexpr size_t max_command_name = 64;
-
-std::string dump(const json& j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
-}
 
 json time_or_null(int64_t ms) {
   return ms > 0 ? json(util::iso8601(ms)) : json(nullptr);
@@ -123,25 +125,6 @@ json mqtt_state_json(const config::settings& settings, const device_counters& c,
   for (auto& [key, value] : counters.items())
     out[key] = value;
   return out;
-}
-
-void send_json(responder& reply, bhttp::status status, const json& body) {
-  reply(http::make_json(status, dump(body)));
-}
-
-void send_error(responder& reply, bhttp::status status, std::string_view code,
-                std::string_view message) {
-  reply(http::make_error(status, code, message));
-}
-
-void send_invalid(responder& reply, std::string_view message) {
-  send_error(reply, bhttp::status::bad_request, to_code(errc::invalid_argument),
-             message);
-}
-
-void send_actor_error(responder& reply, const caf::error& err) {
-  auto e = api::to_http_error(err);
-  send_error(reply, static_cast<bhttp::status>(e.status), e.code, e.message);
 }
 
 /// Who the Bearer token speaks for, or nullopt after answering 401.
