@@ -7,7 +7,9 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/message_types.hpp"
+#include "actors/cluster_interface.hpp"
 #include "actors/session/session_interface.hpp"
+#include "actors/session/session_snapshot.hpp"
 
 namespace puzzle {
 
@@ -37,6 +39,20 @@ namespace puzzle {
 /// - `(stats_atom)` -> number of sessions in memory.
 /// - `(list_atom, state_atom)` -> the `SessionState` JSON of every session
 ///   in memory on this node (the operator API's view of the node).
+///
+/// The cluster (docs/cluster.md); on a single node these answer for the
+/// one member:
+/// - `(adopt_atom, session_snapshot)` -> the new local session, after this
+///   node won the directory's compare-and-set for `generation + 1`;
+///   `CONFLICT` when it lost (the sender resumes).
+/// - `(migrate_atom, session_id, target_node)` -> the new owner's
+///   incarnation; `target_node` is a node id or an incarnation, empty for
+///   "any other live member". Routed to the owner's directory when the
+///   session lives elsewhere.
+/// - `(drain_atom)` -> number of sessions moved off this node.
+/// - `(members_atom, members)`: the node agent's latest view.
+/// - `(members_atom)` -> that view, with every member's endpoints.
+/// - `(moved_atom, session_id, handle)`: a "moved" hint; corrects the cache.
 using directory_actor = caf::typed_actor<
     caf::replies_to<lookup_atom, std::string>::with<session_actor>,
     caf::replies_to<create_atom, create_request>::with<session_summary>,
@@ -48,6 +64,12 @@ using directory_actor = caf::typed_actor<
                     std::string>::with<bool>,
     caf::replies_to<delete_atom, std::string, std::string, bool>::with<bool>,
     caf::replies_to<stats_atom>::with<int32_t>,
-    caf::replies_to<list_atom, state_atom>::with<std::vector<std::string>>>;
+    caf::replies_to<list_atom, state_atom>::with<std::vector<std::string>>,
+    caf::replies_to<adopt_atom, session_snapshot>::with<session_actor>,
+    caf::replies_to<migrate_atom, std::string, std::string>::with<std::string>,
+    caf::replies_to<drain_atom>::with<int32_t>,
+    caf::reacts_to<members_atom, std::vector<cluster_member>>,
+    caf::replies_to<members_atom>::with<std::vector<cluster_member>>,
+    caf::reacts_to<moved_atom, std::string, session_actor>>;
 
 } // namespace puzzle

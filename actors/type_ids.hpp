@@ -85,6 +85,21 @@ CAF_BEGIN_TYPE_ID_BLOCK(puzzle, caf::first_custom_type_id)
   // API's listing of live sessions.
   CAF_ADD_TYPE_ID(puzzle, (puzzle::session_access))
   CAF_ADD_TYPE_ID(puzzle, (std::vector<std::string>))
+
+  // The cluster (actors/cluster_interface.hpp,
+  // actors/session/session_snapshot.hpp).
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::session_location))
+  CAF_ADD_TYPE_ID(puzzle, (std::vector<puzzle::session_location>))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::node_endpoints))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::cluster_member))
+  CAF_ADD_TYPE_ID(puzzle, (std::vector<puzzle::cluster_member>))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::actor_probe))
+  CAF_ADD_TYPE_ID(puzzle, (std::vector<puzzle::actor_probe>))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::audit_record))
+  CAF_ADD_TYPE_ID(puzzle, (std::vector<puzzle::audit_record>))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::member_snapshot))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::lease_snapshot))
+  CAF_ADD_TYPE_ID(puzzle, (puzzle::session_snapshot))
 CAF_END_TYPE_ID_BLOCK(puzzle)
 
 namespace caf {

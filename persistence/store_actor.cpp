@@ -12,6 +12,8 @@
 #include "actors/caf_errors.hpp"
 #include "actors/util/ids.hpp"
 #include "persistence/sql/accounts.hpp"
+#include "persistence/sql/audit.hpp"
+#include "persistence/sql/membership.hpp"
 #include "persistence/sql/session_access.hpp"
 
 namespace puzzle::persistence {
@@ -215,6 +217,52 @@ store_behavior(store_actor_impl::stateful_pointer<store_actor_state> self,
         auto access = load_access(*self->state.db, session_id);
         if (!access) return std::move(access.error());
         return std::move(*access);
+      },
+      [=](owner_atom,
+          const std::string& session_id) -> caf::result<session_location> {
+        self->state.flush();
+        auto row = lookup_session_owner(*self->state.db, session_id);
+        if (!row) return std::move(row.error());
+        session_location out;
+        out.session_id = session_id;
+        if (*row) {
+          out.owner_incarnation = (*row)->owner_incarnation;
+          out.generation = (*row)->generation;
+        }
+        return out;
+      },
+      [=](claim_atom, const std::string& session_id,
+          const std::string& incarnation,
+          int64_t expected_generation) -> caf::result<bool> {
+        self->state.flush();
+        auto won = claim_session(*self->state.db, session_id, incarnation,
+                                 expected_generation);
+        if (!won) return std::move(won.error());
+        return *won;
+      },
+      [=](owner_atom, list_atom) -> caf::result<std::vector<session_location>> {
+        self->state.flush();
+        auto rows = list_session_owners(*self->state.db);
+        if (!rows) return std::move(rows.error());
+        std::vector<session_location> out;
+        out.reserve(rows->size());
+        for (auto& row : *rows)
+          out.push_back(session_location{std::move(row.session_id),
+                                         std::move(row.owner_incarnation),
+                                         row.generation});
+        return out;
+      },
+      [=](put_atom, const audit_record& record) -> caf::result<bool> {
+        self->state.flush();
+        if (auto err = append_audit(*self->state.db, record)) return err;
+        return true;
+      },
+      [=](list_atom, audit_atom,
+          int32_t limit) -> caf::result<std::vector<audit_record>> {
+        self->state.flush();
+        auto records = list_audit(*self->state.db, limit);
+        if (!records) return std::move(records.error());
+        return std::move(*records);
       },
       [=](flush_atom) {
         self->state.flush_scheduled = false;

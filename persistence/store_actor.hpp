@@ -12,6 +12,7 @@
 #include <caf/typed_response_promise.hpp>
 
 #include "actors/account_interface.hpp"
+#include "actors/cluster_interface.hpp"
 #include "actors/message_types.hpp"
 #include "actors/session/session_access.hpp"
 #include "actors/store_interface.hpp"
@@ -52,7 +53,13 @@ using store_actor_impl = store_actor::extend<
                     std::string>::with<bool>,
     caf::replies_to<join_atom, invite_atom, std::string,
                     std::string>::with<bool>,
-    caf::replies_to<load_atom, invite_atom, std::string>::with<session_access>>;
+    caf::replies_to<load_atom, invite_atom, std::string>::with<session_access>,
+    caf::replies_to<owner_atom, std::string>::with<session_location>,
+    caf::replies_to<claim_atom, std::string, std::string, int64_t>::with<bool>,
+    caf::replies_to<owner_atom, list_atom>::with<std::vector<session_location>>,
+    caf::replies_to<put_atom, audit_record>::with<bool>,
+    caf::replies_to<list_atom, audit_atom,
+                    int32_t>::with<std::vector<audit_record>>>;
 
 /// A write waiting for its batch.
 struct pending_write {

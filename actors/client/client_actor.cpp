@@ -318,6 +318,17 @@ client_behavior(self_ptr self, client_port_ptr port, directory_actor directory,
         self->state.sessions.clear();
         self->quit();
       },
+      [self](moved_atom, std::string& session_id, session_actor& handle) {
+        auto i = self->state.sessions.find(session_id);
+        if (i != self->state.sessions.end()) i->second = std::move(handle);
+      },
+      [self](inspect_atom) -> actor_probe {
+        actor_probe probe;
+        probe.kind = "client";
+        probe.key = "client/" + self->state.identity.user_id;
+        probe.mailbox_depth = self->mailbox().size();
+        return probe;
+      },
   };
 }
 

@@ -21,9 +21,15 @@ namespace puzzle {
 ///   the port.
 /// - `(close_atom)`: the connection is gone: leave every session and quit.
 ///   Commands are handled in arrival order per connection.
-using client_actor
-    = client_events_actor::extend<caf::reacts_to<client_command>,
-                                  caf::reacts_to<channel_message>,
-                                  caf::reacts_to<close_atom>>;
+/// - `(moved_atom, session_id, new_handle)`: a hint from a session that
+///   moved to another node (docs/cluster.md): switch to the new handle once
+///   every request sent to the old one has been answered, so no later call
+///   overtakes an earlier one.
+/// - `(inspect_atom)` -> `actor_probe`.
+using client_actor = client_events_actor::extend<
+    caf::reacts_to<client_command>, caf::reacts_to<channel_message>,
+    caf::reacts_to<close_atom>,
+    caf::reacts_to<moved_atom, std::string, session_actor>,
+    caf::replies_to<inspect_atom>::with<actor_probe>>;
 
 } // namespace puzzle

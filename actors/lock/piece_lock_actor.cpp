@@ -45,6 +45,12 @@ piece_lock(piece_lock_actor::stateful_pointer<piece_lock_state> self,
       [self](tick_atom, uint64_t generation) {
         if (generation == self->state.generation) report_expiry(self);
       },
+      [self](inspect_atom) -> actor_probe {
+        actor_probe probe;
+        probe.kind = "lock";
+        probe.mailbox_depth = self->mailbox().size();
+        return probe;
+      },
   };
 }
 

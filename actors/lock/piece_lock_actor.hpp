@@ -21,9 +21,11 @@ namespace puzzle {
 /// - `(renew_atom)`: the holder dragged or moved; the lease starts over.
 /// - `(unlock_atom)`: the session released the lease; quit silently.
 /// - `(tick_atom, generation)`: internal timer; stale generations are ignored.
+/// - `(inspect_atom)` -> `actor_probe`.
 using piece_lock_actor
     = caf::typed_actor<caf::reacts_to<renew_atom>, caf::reacts_to<unlock_atom>,
-                       caf::reacts_to<tick_atom, uint64_t>>;
+                       caf::reacts_to<tick_atom, uint64_t>,
+                       caf::replies_to<inspect_atom>::with<actor_probe>>;
 
 struct piece_lock_state {
   static inline const char* name = "puzzle.piece_lock";

@@ -684,6 +684,17 @@ session_behavior(self_ptr self, session_state initial, store_actor store,
         // Not a normal exit: linked piece_lock actors end with the session.
         self->quit(caf::exit_reason::user_shutdown);
       },
+      [self](migrate_atom, caf::actor&,
+             std::string&) -> caf::result<std::string> {
+        return make_error(errc::internal, "migration is not available");
+      },
+      [self](inspect_atom) -> actor_probe {
+        actor_probe probe;
+        probe.kind = "session";
+        probe.key = "session/" + self->state.data.session_id;
+        probe.mailbox_depth = self->mailbox().size();
+        return probe;
+      },
   };
 }
 

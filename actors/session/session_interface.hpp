@@ -3,9 +3,11 @@
 #include <cstdint>
 #include <string>
 
+#include <caf/actor.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "actors/cluster_interface.hpp"
 #include "actors/message_types.hpp"
 #include "actors/session/session_access.hpp"
 
@@ -54,6 +56,12 @@ using client_events_actor = caf::typed_actor<caf::reacts_to<session_event>>;
 /// - `(summary_atom)` -> `session_summary`.
 /// - `(expire_atom, lease_id)`: from a `piece_lock`; the lease ended.
 /// - `(close_atom, reason)`: the session was deleted; clients get `Error`.
+/// - `(migrate_atom, target_directory, target_incarnation)` -> the new
+///   owner's incarnation once the session lives there (docs/cluster.md,
+///   "Migration"): freeze, snapshot, adoption by the target directory,
+///   then this actor forwards to the new one until it quits. On failure
+///   the session carries on here and the error is the answer.
+/// - `(inspect_atom)` -> `actor_probe` (mailbox depth measured inside).
 using session_actor = caf::typed_actor<
     caf::replies_to<join_atom, user_identity,
                     client_events_actor>::with<std::string>,
@@ -72,6 +80,8 @@ using session_actor = caf::typed_actor<
     caf::replies_to<invite_atom, user_identity, std::string>::with<bool>,
     caf::replies_to<summary_atom>::with<session_summary>,
     caf::reacts_to<expire_atom, uint64_t>,
-    caf::reacts_to<close_atom, std::string>>;
+    caf::reacts_to<close_atom, std::string>,
+    caf::replies_to<migrate_atom, caf::actor, std::string>::with<std::string>,
+    caf::replies_to<inspect_atom>::with<actor_probe>>;
 
 } // namespace puzzle

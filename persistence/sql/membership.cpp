@@ -317,4 +317,21 @@ caf::expected<bool> claim_session(soci_store& db, const std::string& session_id,
       });
 }
 
+caf::expected<std::vector<directory_entry>>
+list_session_owners(soci_store& db) {
+  return store_read<std::vector<directory_entry>>(
+      db, "directory listing", [&](soci::session& sql) {
+        std::vector<directory_entry> result;
+        soci::rowset<soci::row> rows
+            = (sql.prepare << "SELECT session_id, owner_incarnation, "
+                              "generation FROM session_directory ORDER BY "
+                              "session_id");
+        for (auto& row : rows)
+          result.push_back(
+              directory_entry{row.get<std::string>(0), row.get<std::string>(1),
+                              static_cast<int64_t>(row.get<long long>(2))});
+        return result;
+      });
+}
+
 } // namespace puzzle::persistence

@@ -124,4 +124,8 @@ caf::expected<bool> claim_session(soci_store& db, const std::string& session_id,
                                   const std::string& owner_incarnation,
                                   int64_t expected_generation);
 
+/// Every row of the directory (for failover: the sessions a dead
+/// incarnation owned), by session id.
+caf::expected<std::vector<directory_entry>> list_session_owners(soci_store& db);
+
 } // namespace puzzle::persistence

@@ -151,6 +151,22 @@ CREATE TABLE session_directory (
 )
 )sql";
 
+// What operators did to the cluster (cluster/inspect, docs/operators.md):
+// who, what, when and how it ended. Rows are only ever appended.
+constexpr const char* v6_sql = R"sql(
+CREATE TABLE operator_audit (
+  id TEXT NOT NULL PRIMARY KEY,
+  at_ms BIGINT NOT NULL,
+  operator_id TEXT NOT NULL,
+  operator_name TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+CREATE INDEX operator_audit_at ON operator_audit (at_ms)
+)sql";
+
 const char* const bootstrap_sql
     = "CREATE TABLE IF NOT EXISTS schema_migrations ("
       "version INTEGER NOT NULL PRIMARY KEY, "
@@ -189,6 +205,7 @@ const std::vector<migration>& migrations() {
       {3, "accounts", v3_sql},
       {4, "private session invites", v4_sql},
       {5, "cluster membership and session directory", v5_sql},
+      {6, "operator audit log", v6_sql},
   };
   return all;
 }

@@ -672,6 +672,10 @@ caf::expected<bool> soci_store::remove(const std::string& session_id) {
                           soci::use(session_id, "id"));
     st.execute(true);
     removed = st.get_affected_rows() > 0;
+    // The cluster's directory row goes with it (a deleted session lives
+    // nowhere).
+    sql << "DELETE FROM session_directory WHERE session_id = :id",
+        soci::use(session_id, "id");
     return caf::error{};
   });
   if (err) return err;
