@@ -706,4 +706,12 @@ private_session_behavior(self_ptr self, session_state initial,
   return session_behavior(self, std::move(initial), std::move(store), options);
 }
 
+session_actor::behavior_type
+session_from_snapshot(self_ptr self, session_snapshot snapshot,
+                      store_actor store, session_options options) {
+  self->state.access = std::move(snapshot.access);
+  return session_behavior(self, std::move(snapshot.state), std::move(store),
+                          options);
+}
+
 } // namespace puzzle

@@ -14,6 +14,7 @@
 #include "actors/lock/piece_lock_actor.hpp"
 #include "actors/model/puzzle_model.hpp"
 #include "actors/session/session_interface.hpp"
+#include "actors/session/session_snapshot.hpp"
 #include "actors/session/session_state.hpp"
 #include "actors/store_interface.hpp"
 
@@ -78,5 +79,13 @@ session_actor::behavior_type private_session_behavior(
     session_actor::stateful_pointer<session_actor_state> self,
     session_state initial, session_access access, store_actor store,
     session_options options);
+
+/// A session started from a snapshot: a stored session activated under
+/// directory generation `snapshot.generation` (no members, no leases), or
+/// one that moved here from another node with its members and leases.
+session_actor::behavior_type
+session_from_snapshot(session_actor::stateful_pointer<session_actor_state> self,
+                      session_snapshot snapshot, store_actor store,
+                      session_options options);
 
 } // namespace puzzle
