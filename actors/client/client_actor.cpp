@@ -4,6 +4,7 @@
 
 #include "actors/caf_errors.hpp"
 #include "actors/session/session_json.hpp"
+#include "actors/util/census.hpp"
 #include "actors/util/ids.hpp"
 #include "config/settings.hpp"
 
@@ -59,6 +60,115 @@ std::string move_json(const move_result& r) {
       + ",\"version\":" + std::to_string(r.version) + '}';
 }
 
+// -- moves and re-joins (docs/cluster.md, "Migration")
+// -------------------------
+
+/// Monitors a session's handle once, to notice its end.
+void watch(self_ptr self, const session_actor& session) {
+  auto addr = caf::actor_cast<caf::actor_addr>(session);
+  if (session && self->state.watched.insert(addr).second)
+    self->monitor(session);
+}
+
+void switch_to(self_ptr self, const std::string& id, session_actor handle) {
+  auto& st = self->state;
+  st.moved_to.erase(id);
+  auto i = st.sessions.find(id);
+  if (i == st.sessions.end() || i->second == handle) return;
+  watch(self, handle);
+  i->second = std::move(handle);
+}
+
+/// One request to session `id` was answered (or failed): a pending "moved"
+/// hint takes effect once none is left.
+void settle(self_ptr self, const std::string& id) {
+  auto& st = self->state;
+  auto i = st.outstanding.find(id);
+  if (i != st.outstanding.end() && i->second > 0) --i->second;
+  if (i != st.outstanding.end() && i->second > 0) return;
+  auto hint = st.moved_to.find(id);
+  if (hint != st.moved_to.end()) switch_to(self, id, hint->second);
+}
+
+/// A response handler for type `T` that settles the session's count.
+template<class T, class F>
+auto settled(self_ptr self, std::string id, F f) {
+  return [self, id = std::move(id), f = std::move(f)](T& x) mutable {
+    f(x);
+    settle(self, id);
+  };
+}
+
+/// The session is gone for good: forget it and tell the connection.
+void forget(self_ptr self, const std::string& id, const std::string& why) {
+  auto& st = self->state;
+  st.sessions.erase(id);
+  st.outstanding.erase(id);
+  st.moved_to.erase(id);
+  st.rejoining.erase(id);
+  st.deleted.insert(id);
+  st.port->push_error({}, errc::session_not_found, why);
+}
+
+void try_rejoin(self_ptr self, const std::string& id);
+
+/// A re-join attempt failed: again in `rejoin_retry_interval`, or give up
+/// once `request_timeout` has passed since the session went away.
+void retry_rejoin(self_ptr self, const std::string& id, const caf::error& err) {
+  auto& st = self->state;
+  auto i = st.rejoining.find(id);
+  if (i == st.rejoining.end()) return;
+  if (code_of(err) == errc::session_not_found || code_of(err) == errc::forbidden
+      || self->clock().now() >= i->second)
+    return forget(self, id,
+                  "session " + id + " is no longer available ("
+                      + message_of(err) + ")");
+  // An empty handle from this actor itself: "ask the directory again".
+  self->delayed_send(self, rejoin_retry_interval, moved_atom::value, id,
+                     session_actor{});
+}
+
+/// Asks the directory where session `id` lives now and joins it there with
+/// the same identity; the session answers with a full SessionStateUpdate.
+void try_rejoin(self_ptr self, const std::string& id) {
+  auto& st = self->state;
+  if (st.rejoining.count(id) == 0 || st.sessions.count(id) == 0) return;
+  self->request(st.directory, st.options.request_timeout, lookup_atom::value,
+                id)
+      .then(
+          [self, id](session_actor& session) {
+            auto& state = self->state;
+            self->request(session, state.options.request_timeout,
+                          join_atom::value, state.identity,
+                          client_events_actor{self})
+                .then(
+                    [self, id, session](std::string&) {
+                      auto& now_st = self->state;
+                      if (now_st.rejoining.erase(id) == 0
+                          || now_st.sessions.count(id) == 0)
+                        return; // left meanwhile
+                      now_st.moved_to.erase(id);
+                      watch(self, session);
+                      now_st.sessions[id] = session;
+                    },
+                    [self, id](caf::error& err) {
+                      retry_rejoin(self, id, err);
+                    });
+          },
+          [self, id](caf::error& err) {
+            retry_rejoin(self, id, err);
+          });
+}
+
+/// The actor of joined session `id` is gone (node lost, crashed, or a
+/// forwarder that quit before this actor followed its hint).
+void start_rejoin(self_ptr self, const std::string& id) {
+  auto& st = self->state;
+  if (st.sessions.count(id) == 0 || st.rejoining.count(id) > 0) return;
+  st.rejoining.emplace(id, self->clock().now() + st.options.request_timeout);
+  try_rejoin(self, id);
+}
+
 void join(self_ptr self, client_command cmd) {
   auto& st = self->state;
   if (!cmd.user_id.empty() && cmd.user_id != st.identity.user_id) {
@@ -87,7 +197,12 @@ void join(self_ptr self, client_command cmd) {
                           client_events_actor{self})
                 .then(
                     [self, cmd, session](std::string& snapshot) {
-                      self->state.sessions[cmd.session_id] = session;
+                      auto& now_st = self->state;
+                      watch(self, session);
+                      now_st.deleted.erase(cmd.session_id);
+                      now_st.rejoining.erase(cmd.session_id);
+                      now_st.moved_to.erase(cmd.session_id);
+                      now_st.sessions[cmd.session_id] = session;
                       reply(self, cmd, json(std::move(snapshot)));
                     },
                     [self, cmd](caf::error& err) {
@@ -174,80 +289,104 @@ void handle(self_ptr self, client_command& cmd) {
   if (cmd.kind == command_kind::join) return join(self, std::move(cmd));
   if (cmd.kind == command_kind::get_state) return get_state(self, cmd);
   auto i = st.sessions.find(cmd.session_id);
-  if (i == st.sessions.end())
-    return fail(self, cmd, errc::not_joined,
-                "join session " + cmd.session_id + " first");
-  auto session = i->second;
-  auto timeout = st.options.request_timeout;
-  auto on_error = [self, cmd](caf::error& err) {
-    // A session that is gone (deleted) is forgotten; the caller learns it
-    // with the contract's code rather than CAF's.
-    if (err == caf::sec::request_receiver_down) {
-      self->state.sessions.erase(cmd.session_id);
+  if (i == st.sessions.end()) {
+    if (st.deleted.count(cmd.session_id) > 0)
       return fail(self, cmd, errc::session_not_found,
                   "session " + cmd.session_id + " no longer exists");
-    }
-    fail(self, cmd, err);
-  };
+    return fail(self, cmd, errc::not_joined,
+                "join session " + cmd.session_id + " first");
+  }
+  auto session = i->second;
+  auto timeout = st.options.request_timeout;
+  auto on_error
+      = settled<caf::error>(self, cmd.session_id, [self, cmd](caf::error& err) {
+          // The session's actor is gone: deleted (it said so, and its monitor
+          // told this actor), or moved or lost with its node, then it is asked
+          // for again through the directory. This call is not repeated (it may
+          // or may not have been applied); the caller learns it with a contract
+          // code rather than CAF's.
+          if (err == caf::sec::request_receiver_down) {
+            auto& now_st = self->state;
+            if (now_st.deleted.count(cmd.session_id) > 0
+                || now_st.sessions.count(cmd.session_id) == 0)
+              return fail(self, cmd, errc::session_not_found,
+                          "session " + cmd.session_id + " no longer exists");
+            start_rejoin(self, cmd.session_id);
+            return fail(self, cmd, errc::internal,
+                        "session " + cmd.session_id
+                            + " is being re-joined on its new node; retry");
+          }
+          fail(self, cmd, err);
+        });
+  // Counted until answered: see `client_actor_state::outstanding`.
+  if (cmd.kind != command_kind::leave) ++st.outstanding[cmd.session_id];
   switch (cmd.kind) {
     case command_kind::leave:
       st.sessions.erase(i);
+      st.outstanding.erase(cmd.session_id);
+      st.moved_to.erase(cmd.session_id);
+      st.rejoining.erase(cmd.session_id);
+      // Not counted: the session is forgotten here already.
       self->request(session, timeout, leave_atom::value)
           .then(
               [self, cmd](bool) {
                 reply(self, cmd, json_null());
               },
-              on_error);
+              [self, cmd](caf::error& err) {
+                if (err == caf::sec::request_receiver_down)
+                  return reply(self, cmd, json_null()); // gone anyway
+                fail(self, cmd, err);
+              });
       break;
     case command_kind::lock:
       self->request(session, timeout, lock_atom::value, cmd.piece_id)
-          .then(
-              [self, cmd](lock_result& r) {
-                reply(self, cmd, json(lock_json(r)));
-              },
-              on_error);
+          .then(settled<lock_result>(self, cmd.session_id,
+                                     [self, cmd](lock_result& r) {
+                                       reply(self, cmd, json(lock_json(r)));
+                                     }),
+                on_error);
       break;
     case command_kind::drag:
       self->request(session, timeout, drag_atom::value, cmd.piece_id, cmd.x,
                     cmd.y, cmd.rotation)
-          .then(
-              [self, cmd](uint64_t) {
-                reply(self, cmd, json_null());
-              },
-              on_error);
+          .then(settled<uint64_t>(self, cmd.session_id,
+                                  [self, cmd](uint64_t) {
+                                    reply(self, cmd, json_null());
+                                  }),
+                on_error);
       break;
     case command_kind::move:
       self->request(session, timeout, move_atom::value, cmd.piece_id, cmd.x,
                     cmd.y, cmd.rotation)
-          .then(
-              [self, cmd](move_result& r) {
-                reply(self, cmd, json(move_json(r)));
-              },
-              on_error);
+          .then(settled<move_result>(self, cmd.session_id,
+                                     [self, cmd](move_result& r) {
+                                       reply(self, cmd, json(move_json(r)));
+                                     }),
+                on_error);
       break;
     case command_kind::unlock:
       self->request(session, timeout, unlock_atom::value, cmd.piece_id)
-          .then(
-              [self, cmd](bool) {
-                reply(self, cmd, json_null());
-              },
-              on_error);
+          .then(settled<bool>(self, cmd.session_id,
+                              [self, cmd](bool) {
+                                reply(self, cmd, json_null());
+                              }),
+                on_error);
       break;
     case command_kind::chat:
       self->request(session, timeout, chat_atom::value, cmd.text)
-          .then(
-              [self, cmd](bool) {
-                reply(self, cmd, json_null());
-              },
-              on_error);
+          .then(settled<bool>(self, cmd.session_id,
+                              [self, cmd](bool) {
+                                reply(self, cmd, json_null());
+                              }),
+                on_error);
       break;
     case command_kind::cursor:
       self->request(session, timeout, cursor_atom::value, cmd.x, cmd.y)
-          .then(
-              [self, cmd](bool) {
-                reply(self, cmd, json_null());
-              },
-              on_error);
+          .then(settled<bool>(self, cmd.session_id,
+                              [self, cmd](bool) {
+                                reply(self, cmd, json_null());
+                              }),
+                on_error);
       break;
     case command_kind::join:
     case command_kind::get_state: break;
@@ -294,6 +433,31 @@ client_behavior(self_ptr self, client_port_ptr port, directory_actor directory,
   abuse.permits = std::max<uint32_t>(1, init.options.close_after_refusals);
   abuse.window = init.options.abuse_window;
   init.refusals = util::rate_limiter{abuse, now};
+  census::enlist(self, "client", "client/" + init.identity.user_id);
+  // A joined session's actor ended. Deleted (`user_shutdown`): it sent
+  // Error to its members already, later calls get SESSION_NOT_FOUND.
+  // Otherwise (its node died, it crashed, or it moved and this actor had
+  // not followed yet) it is asked for again through the directory.
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto& st = self->state;
+    st.watched.erase(msg.source);
+    std::vector<std::string> ids;
+    for (auto& [id, session] : st.sessions)
+      if (caf::actor_cast<caf::actor_addr>(session) == msg.source)
+        ids.push_back(id);
+    for (auto& id : ids) {
+      if (msg.reason == caf::exit_reason::user_shutdown) {
+        st.sessions.erase(id);
+        st.outstanding.erase(id);
+        st.moved_to.erase(id);
+        st.deleted.insert(id);
+        continue;
+      }
+      // A hint is pending: the switch follows the last answer.
+      if (st.moved_to.count(id) > 0) continue;
+      start_rejoin(self, id);
+    }
+  });
   return {
       // By const reference: the session shares one message among all its
       // members, and a mutable handler would make CAF copy it.
@@ -319,14 +483,40 @@ client_behavior(self_ptr self, client_port_ptr port, directory_actor directory,
         self->quit();
       },
       [self](moved_atom, std::string& session_id, session_actor& handle) {
-        auto i = self->state.sessions.find(session_id);
-        if (i != self->state.sessions.end()) i->second = std::move(handle);
+        auto& st = self->state;
+        if (!handle) {
+          // This actor's own retry timer of a re-join.
+          if (caf::actor_cast<caf::actor_addr>(self->current_sender())
+              == self->address())
+            try_rejoin(self, session_id);
+          return;
+        }
+        if (st.sessions.count(session_id) == 0) return;
+        if (st.outstanding[session_id] == 0)
+          switch_to(self, session_id, std::move(handle));
+        else
+          st.moved_to[session_id] = std::move(handle);
       },
       [self](inspect_atom) -> actor_probe {
+        auto& st = self->state;
         actor_probe probe;
         probe.kind = "client";
-        probe.key = "client/" + self->state.identity.user_id;
+        probe.key = "client/" + st.identity.user_id;
         probe.mailbox_depth = self->mailbox().size();
+        std::string joined = "[";
+        for (auto& [id, session] : st.sessions) {
+          if (joined.size() > 1) joined += ',';
+          joined += sj::quote(id);
+        }
+        joined += ']';
+        uint64_t total = 0;
+        for (auto& [id, n] : st.outstanding)
+          total += n;
+        probe.summary_json = "{\"userId\":" + sj::quote(st.identity.user_id)
+            + ",\"sessions\":" + joined
+            + ",\"outstanding\":" + std::to_string(total)
+            + ",\"pendingMoves\":" + std::to_string(st.moved_to.size())
+            + ",\"rejoining\":" + std::to_string(st.rejoining.size()) + '}';
         return probe;
       },
   };

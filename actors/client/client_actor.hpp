@@ -4,9 +4,11 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
+#include <caf/actor_addr.hpp>
 #include <caf/actor_clock.hpp>
 
 #include "actors/client/client_interface.hpp"
@@ -69,6 +71,22 @@ struct client_actor_state {
   client_options options;
   std::map<std::string, session_actor> sessions; ///< Joined, by id.
 
+  /// Moves and re-joins (docs/cluster.md, "Migration"). Requests sent to
+  /// each joined session's current handle and not answered yet: a "moved"
+  /// hint switches `sessions[id]` only once this is 0, so every earlier
+  /// request went through the old handle (which forwards in mailbox order)
+  /// before a later one goes to the new one.
+  std::map<std::string, uint32_t> outstanding;
+  /// Hints waiting for `outstanding` to reach 0, by session id.
+  std::map<std::string, session_actor> moved_to;
+  /// Sessions whose actor went away, re-resolved through the directory
+  /// until this deadline.
+  std::map<std::string, caf::actor_clock::time_point> rejoining;
+  /// Sessions deleted while joined: later calls get SESSION_NOT_FOUND.
+  std::set<std::string> deleted;
+  /// Session handles this actor monitors.
+  std::set<caf::actor_addr> watched;
+
   /// Per kind of call: its budget, and when a refusal of a call without an
   /// answer (drags, cursors) was last reported, so that a flood does not get
   /// one error back per message.
@@ -79,6 +97,10 @@ struct client_actor_state {
   std::vector<budget_state> budgets;
   util::rate_limiter refusals{util::limiter_spec{}}; ///< The abuse budget.
 };
+
+/// How often a client actor asks the directory again for a session whose
+/// actor went away, until `client_options::request_timeout` has passed.
+inline constexpr std::chrono::milliseconds rejoin_retry_interval{250};
 
 /// The behaviour of one connection's client actor. `identity` is the
 /// verified token's user, or a fresh guest when `authenticated` is false (a

@@ -24,7 +24,9 @@ namespace puzzle {
 /// - `(moved_atom, session_id, new_handle)`: a hint from a session that
 ///   moved to another node (docs/cluster.md): switch to the new handle once
 ///   every request sent to the old one has been answered, so no later call
-///   overtakes an earlier one.
+///   overtakes an earlier one. With an empty handle and this actor as the
+///   sender: the retry timer of a re-join (the session's actor ended; the
+///   client asks the directory again and re-joins with the same identity).
 /// - `(inspect_atom)` -> `actor_probe`.
 using client_actor = client_events_actor::extend<
     caf::reacts_to<client_command>, caf::reacts_to<channel_message>,

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string>
 
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
@@ -34,6 +35,7 @@ struct piece_lock_state {
   std::chrono::milliseconds lease{0};
   uint64_t generation = 0;
   bool reported = false;
+  std::string key; ///< lock/<session>/<piece>, for the census.
 };
 
 /// The behaviour; spawn it linked to the session:
@@ -44,5 +46,15 @@ piece_lock_actor::behavior_type
 piece_lock(piece_lock_actor::stateful_pointer<piece_lock_state> self,
            session_actor session, uint64_t lease_id, client_events_actor holder,
            std::chrono::milliseconds lease);
+
+/// The same, with its census key (`lock/<session>/<piece>`) and a first
+/// period `first` that may be shorter than `lease` (a lease that moved
+/// with its session keeps only the rest of its time; renewals restart the
+/// full `lease`). Sessions spawn this one.
+piece_lock_actor::behavior_type
+piece_lock_keyed(piece_lock_actor::stateful_pointer<piece_lock_state> self,
+                 session_actor session, uint64_t lease_id,
+                 client_events_actor holder, std::chrono::milliseconds lease,
+                 std::chrono::milliseconds first, std::string key);
 
 } // namespace puzzle

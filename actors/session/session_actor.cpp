@@ -7,10 +7,30 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/caf_errors.hpp"
+#include "actors/client/client_interface.hpp"
+#include "actors/directory_interface.hpp"
 #include "actors/session/session_json.hpp"
+#include "actors/util/census.hpp"
 #include "actors/util/ids.hpp"
 
 namespace puzzle {
+
+namespace {
+
+/// The category of `session_moved_reason()` (at most 10 characters).
+constexpr caf::atom_value session_exit_category = caf::atom("pz-session");
+constexpr uint8_t session_moved_code = 1;
+
+} // namespace
+
+caf::error session_moved_reason() {
+  return caf::error{session_moved_code, session_exit_category};
+}
+
+bool is_session_moved(const caf::error& reason) {
+  return reason.category() == session_exit_category
+      && reason.code() == session_moved_code;
+}
 
 namespace {
 
@@ -221,21 +241,36 @@ bool finite(double x) {
   return std::isfinite(x);
 }
 
+void maybe_snapshot(self_ptr self);
+
+/// A store write left; a frozen session snapshots once none is left.
+void store_write_started(self_ptr self) {
+  ++self->state.store_writes;
+}
+
+void store_write_done(self_ptr self) {
+  if (self->state.store_writes > 0) --self->state.store_writes;
+  maybe_snapshot(self);
+}
+
 /// Writes through the store; the caller's reply waits for durability.
 template<class Promise, class Value>
 void persist_then_reply(self_ptr self, Promise rp, drop_record record,
                         Value value) {
+  store_write_started(self);
   self->request(self->state.store, self->state.options.store_timeout,
                 save_atom::value, std::move(record))
       .then(
-          [rp, value](bool) mutable {
+          [self, rp, value](bool) mutable {
             rp.deliver(value);
+            store_write_done(self);
           },
           [self, rp](caf::error& err) mutable {
             log()->error("event=drop_not_durable session={} error={}",
                          self->state.data.session_id, message_of(err));
             rp.deliver(
                 make_error(errc::internal, "the move could not be stored"));
+            store_write_done(self);
           });
 }
 
@@ -269,6 +304,170 @@ std::string ids_json(const std::vector<int32_t>& ids) {
   return out;
 }
 
+// -- migration (docs/cluster.md, "Migration") ---------------------------------
+
+const char* mode_name(session_mode mode) {
+  switch (mode) {
+    case session_mode::serving: return "serving";
+    case session_mode::frozen: return "frozen";
+    case session_mode::forwarding: return "forwarding";
+  }
+  return "serving";
+}
+
+/// Tells the sender of a forwarded client request where the session lives
+/// now, once per sender (members were told at the switch).
+void tell_sender(self_ptr self) {
+  auto& st = self->state;
+  auto sender = self->current_sender();
+  if (!sender) return;
+  auto addr = caf::actor_cast<caf::actor_addr>(sender);
+  if (!st.told.insert(addr).second) return;
+  self->send(caf::actor_cast<client_actor>(sender), moved_atom::value,
+             st.data.session_id, st.successor);
+}
+
+/// What every handler does first. Serving: nothing (the handler runs).
+/// Frozen: the message stays in the mailbox (`skip`), in order, until the
+/// move is decided. Forwarding: the message goes to the successor with its
+/// sender and request id (`delegate`), so the answer goes straight to the
+/// requester; `from_client` marks requests only client actors send, whose
+/// senders get a "moved" hint.
+template<class R, class... Ts>
+std::optional<caf::result<R>>
+divert(self_ptr self, bool from_client, Ts&&... xs) {
+  auto& st = self->state;
+  switch (st.mode) {
+    case session_mode::serving: ++st.messages_handled; return std::nullopt;
+    case session_mode::frozen: return caf::result<R>{caf::skip};
+    case session_mode::forwarding: break;
+  }
+  if (from_client) tell_sender(self);
+  return caf::result<R>{self->delegate(st.successor, std::forward<Ts>(xs)...)};
+}
+
+session_snapshot take_snapshot(self_ptr self) {
+  auto& st = self->state;
+  session_snapshot snap;
+  snap.generation = st.generation;
+  snap.state = st.data;
+  snap.access = st.access;
+  for (auto& [addr, member] : st.members)
+    snap.members.push_back(
+        member_snapshot{member.handle, member.user_id, member.username});
+  std::vector<uint64_t> ids;
+  for (auto& [id, lease] : st.leases)
+    ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  for (auto id : ids) {
+    auto& lease = st.leases[id];
+    auto holder = st.members.find(lease.holder);
+    if (holder == st.members.end()) continue; // released with its member
+    lease_snapshot out;
+    out.lease_id = id;
+    out.holder = holder->second.handle;
+    out.user_id = lease.user_id;
+    out.username = lease.username;
+    out.piece_id = lease.piece_id;
+    out.pieces = lease.pieces;
+    out.expires_at = lease.expires_at;
+    snap.leases.push_back(std::move(out));
+  }
+  snap.next_lease_id = st.next_lease_id;
+  return snap;
+}
+
+/// Checks the grace period's end: quits once nothing is left to forward.
+void finish_forwarding(self_ptr self) {
+  if (self->mailbox().size() == 0) {
+    log()->info("event=session_forwarder_done session={}",
+                self->state.data.session_id);
+    self->quit(session_moved_reason());
+    return;
+  }
+  // Still forwarding: look again shortly (the grace period is over).
+  self->delayed_send(self, std::chrono::milliseconds{100}, expire_atom::value,
+                     uint64_t{0});
+}
+
+/// The target adopted the snapshot: from now on this actor only forwards.
+void switch_over(self_ptr self, session_actor successor) {
+  auto& st = self->state;
+  auto moving = std::move(*st.moving);
+  st.moving.reset();
+  auto pause = std::chrono::duration_cast<std::chrono::milliseconds>(
+      self->clock().now() - moving.frozen_at);
+  st.mode = session_mode::forwarding;
+  st.successor = std::move(successor);
+  // The successor holds the leases now, with its own lock actors: the old
+  // ones stop without releasing anything (no PieceUnlocked).
+  for (auto& [id, lease] : st.leases)
+    self->send(lease.lock, unlock_atom::value);
+  st.leases.clear();
+  st.piece_leases.clear();
+  for (auto& [addr, member] : st.members) {
+    self->demonitor(addr);
+    self->send(caf::actor_cast<client_actor>(member.handle), moved_atom::value,
+               st.data.session_id, st.successor);
+    st.told.insert(addr);
+  }
+  st.members.clear();
+  st.deferred_downs.clear();
+  log()->info("event=session_migrated session={} to={} generation={} "
+              "pause_ms={}",
+              st.data.session_id, moving.target_incarnation, st.generation + 1,
+              pause.count());
+  moving.reply.deliver(moving.target_incarnation);
+  // Lease ids start at 1: id 0 from this actor itself is the grace timer.
+  self->delayed_send(self, st.options.forward_grace, expire_atom::value,
+                     uint64_t{0});
+}
+
+/// The move failed (timeout, lost compare-and-set, target down): carry on
+/// here; the requests kept meanwhile run next, in order.
+void resume_here(self_ptr self, const caf::error& err) {
+  auto& st = self->state;
+  auto moving = std::move(*st.moving);
+  st.moving.reset();
+  st.mode = session_mode::serving;
+  log()->warn("event=session_migration_failed session={} to={} error={}",
+              st.data.session_id, moving.target_incarnation, message_of(err));
+  auto downs = std::move(st.deferred_downs);
+  st.deferred_downs.clear();
+  for (auto& addr : downs)
+    remove_member(self, addr);
+  moving.reply.deliver(err);
+}
+
+/// Frozen and no store write left: snapshot and ask the target to adopt.
+void maybe_snapshot(self_ptr self) {
+  auto& st = self->state;
+  if (st.mode != session_mode::frozen || !st.moving || st.moving->snapshot_sent
+      || st.store_writes > 0)
+    return;
+  st.moving->snapshot_sent = true;
+  auto target = caf::actor_cast<directory_actor>(st.moving->target_directory);
+  self->request(target, st.options.migration_timeout, adopt_atom::value,
+                take_snapshot(self))
+      .then(
+          [self](session_actor& successor) {
+            switch_over(self, std::move(successor));
+          },
+          [self](caf::error& err) {
+            resume_here(self, err);
+          });
+}
+
+piece_lock_actor spawn_lock(self_ptr self, uint64_t lease_id,
+                            const client_events_actor& holder, int32_t piece_id,
+                            std::chrono::milliseconds first) {
+  auto& st = self->state;
+  return self->spawn<caf::linked>(
+      piece_lock_keyed, session_actor{self}, lease_id, holder,
+      st.options.lock_lease, first,
+      "lock/" + st.data.session_id + "/" + std::to_string(piece_id));
+}
+
 } // namespace
 
 session_actor::behavior_type
@@ -283,13 +482,25 @@ session_behavior(self_ptr self, session_state initial, store_actor store,
                              init.data.spec.seed);
   init.store = std::move(store);
   init.options = options;
-  // A member's connection died without leaving: same as a leave.
+  census::enlist(self, "session", "session/" + init.data.session_id);
+  // A member's connection died without leaving: same as a leave. Frozen,
+  // the state must stay as snapshotted: kept for later. Moved, the
+  // successor watches the members.
   self->set_down_handler([self](const caf::down_msg& msg) {
-    remove_member(self, msg.source);
+    switch (self->state.mode) {
+      case session_mode::serving: remove_member(self, msg.source); break;
+      case session_mode::frozen:
+        self->state.deferred_downs.push_back(msg.source);
+        break;
+      case session_mode::forwarding: break;
+    }
   });
   return {
       [self](join_atom, user_identity who,
              client_events_actor handle) -> caf::result<std::string> {
+        if (auto d
+            = divert<std::string>(self, true, join_atom::value, who, handle))
+          return std::move(*d);
         auto& st = self->state;
         if (!may_enter(st.data.is_public, st.data.owner_id, st.access, who))
           return make_error(errc::forbidden,
@@ -321,14 +532,19 @@ session_behavior(self_ptr self, session_state initial, store_actor store,
         p->online = true;
         // Participants are durable (they show in a restarted session), but a
         // join need not wait for the disk.
+        store_write_started(self);
         self->request(st.store, st.options.store_timeout, join_atom::value,
                       st.data.session_id, *p)
-            .then([](bool) {},
-                  [self](caf::error& err) {
-                    log()->warn("event=participant_not_stored session={} "
-                                "error={}",
-                                self->state.data.session_id, message_of(err));
-                  });
+            .then(
+                [self](bool) {
+                  store_write_done(self);
+                },
+                [self](caf::error& err) {
+                  log()->warn("event=participant_not_stored session={} "
+                              "error={}",
+                              self->state.data.session_id, message_of(err));
+                  store_write_done(self);
+                });
         auto json = state_json(self);
         self->send(handle,
                    make_event(self, "SessionStateUpdate", sj::args(json)));
@@ -343,12 +559,17 @@ session_behavior(self_ptr self, session_state initial, store_actor store,
         return json;
       },
       [self](leave_atom) -> caf::result<bool> {
+        if (auto d = divert<bool>(self, true, leave_atom::value))
+          return std::move(*d);
         auto addr = sender_addr(self);
         if (self->state.members.count(addr) == 0) return not_joined(self);
         remove_member(self, addr);
         return true;
       },
       [self](lock_atom, int32_t piece_id) -> caf::result<lock_result> {
+        if (auto d
+            = divert<lock_result>(self, true, lock_atom::value, piece_id))
+          return std::move(*d);
         auto& st = self->state;
         auto member = caller(self);
         if (member == nullptr) return not_joined(self);
@@ -396,9 +617,8 @@ session_behavior(self_ptr self, session_state initial, store_actor store,
         lease.piece_id = piece_id;
         lease.pieces = group;
         lease.expires_at = expires_at;
-        lease.lock = self->spawn<caf::linked>(piece_lock, session_actor{self},
-                                              lease_id, member->handle,
-                                              st.options.lock_lease);
+        lease.lock = spawn_lock(self, lease_id, member->handle, piece_id,
+                                st.options.lock_lease);
         for (auto id : group)
           st.piece_leases[id] = lease_id;
         st.leases.emplace(lease_id, std::move(lease));
@@ -416,6 +636,9 @@ session_behavior(self_ptr self, session_state initial, store_actor store,
       },
       [self](drag_atom, int32_t piece_id, double x, double y,
              int32_t rotation) -> caf::result<uint64_t> {
+        if (auto d = divert<uint64_t>(self, true, drag_atom::value, piece_id, x,
+                                      y, rotation))
+          return std::move(*d);
         auto& st = self->state;
         auto member = caller(self);
         if (member == nullptr) return not_joined(self);
@@ -455,6 +678,9 @@ session_behavior(self_ptr self, session_state initial, store_actor store,
       },
       [self](move_atom, int32_t piece_id, double x, double y,
              int32_t rotation) -> caf::result<move_result> {
+        if (auto d = divert<move_result>(self, true, move_atom::value, piece_id,
+                                         x, y, rotation))
+          return std::move(*d);
         auto& st = self->state;
         auto member = caller(self);
         if (member == nullptr) return not_joined(self);
@@ -541,6 +767,8 @@ session_behavior(self_ptr self, session_state initial, store_actor store,
         return rp;
       },
       [self](unlock_atom, int32_t piece_id) -> caf::result<bool> {
+        if (auto d = divert<bool>(self, true, unlock_atom::value, piece_id))
+          return std::move(*d);
         if (caller(self) == nullptr) return not_joined(self);
         if (!valid_piece(self, piece_id)) return bad_piece(self, piece_id);
         auto lease = lease_of(self, piece_id);
@@ -552,6 +780,8 @@ session_behavior(self_ptr self, session_state initial, store_actor store,
         return true;
       },
       [self](chat_atom, std::string& text) -> caf::result<bool> {
+        if (auto d = divert<bool>(self, true, chat_atom::value, text))
+          return std::move(*d);
         auto& st = self->state;
         auto member = caller(self);
         if (member == nullptr) return not_joined(self);
@@ -587,19 +817,24 @@ session_behavior(self_ptr self, session_state initial, store_actor store,
             make_event(self, "ChatMessageReceived",
                        sj::args(sj::chat_json(st.data.session_id, entry))));
         auto rp = self->make_response_promise<bool>();
+        store_write_started(self);
         self->request(st.store, st.options.store_timeout, chat_atom::value,
                       st.data.session_id, entry)
             .then(
-                [rp](bool) mutable {
+                [self, rp](bool) mutable {
                   rp.deliver(true);
+                  store_write_done(self);
                 },
-                [rp](caf::error&) mutable {
+                [self, rp](caf::error&) mutable {
                   rp.deliver(make_error(errc::internal,
                                         "the message could not be stored"));
+                  store_write_done(self);
                 });
         return rp;
       },
       [self](cursor_atom, double x, double y) -> caf::result<bool> {
+        if (auto d = divert<bool>(self, true, cursor_atom::value, x, y))
+          return std::move(*d);
         auto member = caller(self);
         if (member == nullptr) return not_joined(self);
         if (!finite(x) || !finite(y))
@@ -619,10 +854,14 @@ session_behavior(self_ptr self, session_state initial, store_actor store,
                   sender_addr(self));
         return true;
       },
-      [self](state_atom) -> std::string {
+      [self](state_atom) -> caf::result<std::string> {
+        if (auto d = divert<std::string>(self, false, state_atom::value))
+          return std::move(*d);
         return state_json(self);
       },
       [self](state_atom, const user_identity& who) -> caf::result<std::string> {
+        if (auto d = divert<std::string>(self, false, state_atom::value, who))
+          return std::move(*d);
         auto& st = self->state;
         if (!may_enter(st.data.is_public, st.data.owner_id, st.access, who))
           return hidden(self);
@@ -632,6 +871,8 @@ session_behavior(self_ptr self, session_state initial, store_actor store,
       },
       [self](invite_atom,
              const user_identity& who) -> caf::result<std::string> {
+        if (auto d = divert<std::string>(self, false, invite_atom::value, who))
+          return std::move(*d);
         auto& st = self->state;
         if (st.data.is_public) return std::string{};
         if (!may_invite(st.data.owner_id, who))
@@ -641,6 +882,8 @@ session_behavior(self_ptr self, session_state initial, store_actor store,
       },
       [self](invite_atom, const user_identity& who,
              const std::string& code) -> caf::result<bool> {
+        if (auto d = divert<bool>(self, false, invite_atom::value, who, code))
+          return std::move(*d);
         auto& st = self->state;
         if (may_enter(st.data.is_public, st.data.owner_id, st.access, who))
           return true;
@@ -650,6 +893,7 @@ session_behavior(self_ptr self, session_state initial, store_actor store,
           return make_error(errc::forbidden, "this invite code is not valid");
         auto rp = self->make_response_promise<bool>();
         auto access_store = caf::actor_cast<access_store_actor>(st.store);
+        store_write_started(self);
         self->request(access_store, st.options.store_timeout, join_atom::value,
                       invite_atom::value, st.data.session_id, who.user_id)
             .then(
@@ -661,38 +905,93 @@ session_behavior(self_ptr self, session_state initial, store_actor store,
                   log()->info("event=invite_redeemed session={} user={}",
                               self->state.data.session_id, user);
                   rp.deliver(true);
+                  store_write_done(self);
                 },
                 [self, rp](caf::error& err) mutable {
                   log()->error("event=invite_not_stored session={} error={}",
                                self->state.data.session_id, message_of(err));
                   rp.deliver(make_error(errc::internal,
                                         "the invite could not be stored"));
+                  store_write_done(self);
                 });
         return rp;
       },
-      [self](summary_atom) -> session_summary {
+      [self](summary_atom) -> caf::result<session_summary> {
+        if (auto d = divert<session_summary>(self, false, summary_atom::value))
+          return std::move(*d);
         return summarize(self->state.data);
       },
-      [self](expire_atom, uint64_t lease_id) {
+      [self](expire_atom, uint64_t lease_id) -> caf::result<void> {
+        auto& st = self->state;
+        switch (st.mode) {
+          case session_mode::serving: break;
+          case session_mode::frozen: return caf::skip;
+          case session_mode::forwarding:
+            // Lease ends of the old lock actors are the successor's business
+            // (it runs lock actors of its own); id 0 from this actor is the
+            // grace timer.
+            if (lease_id == 0
+                && caf::actor_cast<caf::actor_addr>(self->current_sender())
+                    == self->address())
+              finish_forwarding(self);
+            return {};
+        }
+        ++st.messages_handled;
         release_lease(self, lease_id, false);
+        return {};
       },
-      [self](close_atom, std::string& reason) {
+      [self](close_atom, std::string& reason) -> caf::result<void> {
+        if (auto d = divert<void>(self, false, close_atom::value, reason))
+          return std::move(*d);
         auto payload = sj::args(
             sj::quote(reason),
             sj::quote(std::string{to_code(errc::session_not_found)}));
         broadcast(self, make_event(self, "Error", std::move(payload)));
         // Not a normal exit: linked piece_lock actors end with the session.
         self->quit(caf::exit_reason::user_shutdown);
+        return {};
       },
-      [self](migrate_atom, caf::actor&,
-             std::string&) -> caf::result<std::string> {
-        return make_error(errc::internal, "migration is not available");
+      [self](migrate_atom, caf::actor& target,
+             std::string& incarnation) -> caf::result<std::string> {
+        if (auto d = divert<std::string>(self, false, migrate_atom::value,
+                                         target, incarnation))
+          return std::move(*d);
+        auto& st = self->state;
+        if (!target)
+          return make_error(errc::invalid_argument,
+                            "migrate needs the target node's directory");
+        // This message is the last one handled here; every later one waits
+        // in the mailbox, in order, until the move is decided.
+        st.mode = session_mode::frozen;
+        auto rp = self->make_response_promise<std::string>();
+        st.moving = session_actor_state::migration{rp, std::move(target),
+                                                   std::move(incarnation),
+                                                   self->clock().now(), false};
+        log()->debug("event=session_freezing session={} store_writes={}",
+                     st.data.session_id, st.store_writes);
+        maybe_snapshot(self);
+        return rp;
       },
       [self](inspect_atom) -> actor_probe {
+        auto& st = self->state;
         actor_probe probe;
         probe.kind = "session";
-        probe.key = "session/" + self->state.data.session_id;
-        probe.mailbox_depth = self->mailbox().size();
+        probe.key = "session/" + st.data.session_id;
+        // Messages kept while frozen sit in the normal queue's cache, which
+        // the mailbox's size does not count.
+        probe.mailbox_depth = self->mailbox().size()
+            + self->get_normal_queue().cache().total_task_size();
+        probe.messages_handled = st.messages_handled;
+        size_t online = 0;
+        for (auto& p : st.data.participants)
+          if (p.online) ++online;
+        probe.summary_json = "{\"version\":" + std::to_string(st.data.version)
+            + ",\"generation\":" + std::to_string(st.generation)
+            + ",\"members\":" + std::to_string(st.members.size())
+            + ",\"participantsOnline\":" + std::to_string(online)
+            + ",\"leases\":" + std::to_string(st.leases.size())
+            + ",\"storeWritesInFlight\":" + std::to_string(st.store_writes)
+            + ",\"mode\":" + sj::quote(mode_name(st.mode)) + '}';
         return probe;
       },
   };
@@ -709,9 +1008,56 @@ private_session_behavior(self_ptr self, session_state initial,
 session_actor::behavior_type
 session_from_snapshot(self_ptr self, session_snapshot snapshot,
                       store_actor store, session_options options) {
-  self->state.access = std::move(snapshot.access);
-  return session_behavior(self, std::move(snapshot.state), std::move(store),
-                          options);
+  auto& st = self->state;
+  st.access = std::move(snapshot.access);
+  st.generation = snapshot.generation;
+  auto members = std::move(snapshot.members);
+  auto leases = std::move(snapshot.leases);
+  auto next_lease_id = snapshot.next_lease_id;
+  // Starts with everyone offline; those who moved along are online again
+  // below.
+  auto behavior = session_behavior(self, std::move(snapshot.state),
+                                   std::move(store), options);
+  for (auto& m : members) {
+    if (!m.handle) continue;
+    auto addr = caf::actor_cast<caf::actor_addr>(m.handle);
+    if (st.members.count(addr) > 0) continue;
+    // Works for a handle on another node too (its proxy reports the exit,
+    // or the loss of the node).
+    self->monitor(m.handle);
+    st.members.emplace(
+        addr, session_member{m.handle, m.user_id, m.username, std::nullopt});
+    if (auto p = find_participant(self, m.user_id)) p->online = true;
+  }
+  st.next_lease_id = std::max<uint64_t>(next_lease_id, 1);
+  auto now = util::now_ms();
+  for (auto& l : leases) {
+    auto addr = caf::actor_cast<caf::actor_addr>(l.holder);
+    if (l.lease_id == 0 || !l.holder || st.members.count(addr) == 0
+        || st.leases.count(l.lease_id) > 0)
+      continue; // its holder did not come along: nothing to hold
+    session_lease lease;
+    lease.holder = addr;
+    lease.user_id = l.user_id;
+    lease.username = l.username;
+    lease.piece_id = l.piece_id;
+    lease.pieces = l.pieces;
+    lease.expires_at = l.expires_at;
+    // The rest of the lease; one already over ends at once, through the
+    // lock actor, with the usual PieceUnlocked.
+    auto rest = std::chrono::milliseconds{
+        std::max<int64_t>(0, static_cast<int64_t>(l.expires_at - now))};
+    lease.lock = spawn_lock(self, l.lease_id, l.holder, l.piece_id, rest);
+    for (auto piece : lease.pieces)
+      st.piece_leases[piece] = l.lease_id;
+    st.leases.emplace(l.lease_id, std::move(lease));
+    st.next_lease_id = std::max(st.next_lease_id, l.lease_id + 1);
+  }
+  log()->debug("event=session_from_snapshot session={} generation={} "
+               "version={} members={} leases={}",
+               st.data.session_id, st.generation, st.data.version,
+               st.members.size(), st.leases.size());
+  return behavior;
 }
 
 } // namespace puzzle
