@@ -180,6 +180,42 @@ caf::error check_jwt_keys(auth_settings& a) {
   return caf::none;
 }
 
+/// `host`, `host:port`, `[v6]` or `[v6]:port`; a bare IPv6 address has
+/// more than one colon and no port.
+bool advertise_is_valid(const std::string& a) {
+  if (a.size() > 255 || std::any_of(a.begin(), a.end(), [](char ch) {
+        return static_cast<unsigned char>(ch) <= ' ' || ch == '/' || ch == 0x7f;
+      }))
+    return false;
+  std::string host = a;
+  std::string port;
+  if (a.front() == '[') {
+    auto close = a.find(']');
+    if (close == std::string::npos || close == 1) return false;
+    host = a.substr(1, close - 1);
+    auto rest = a.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest[0] != ':') return false;
+      port = rest.substr(1);
+      if (port.empty()) return false;
+    }
+  } else if (std::count(a.begin(), a.end(), ':') == 1) {
+    auto colon = a.find(':');
+    host = a.substr(0, colon);
+    port = a.substr(colon + 1);
+    if (port.empty()) return false;
+  }
+  if (host.empty()) return false;
+  if (!port.empty()) {
+    if (port.size() > 5
+        || port.find_first_not_of("0123456789") != std::string::npos)
+      return false;
+    auto n = std::stoi(port);
+    if (n < 1 || n > 65535) return false;
+  }
+  return true;
+}
+
 /// Checks the `[cluster]` keys against each other and the store: several
 /// nodes need one shared store, and SQLite is a file of one node.
 caf::error check_cluster(const settings& v) {
@@ -196,6 +232,20 @@ caf::error check_cluster(const settings& v) {
       return bad("cluster.seeds",
                  "each seed is host:port (got '" + seed + "')");
   }
+  // node-id: printable, no spaces (it appears in logs as key=value).
+  if (cl.node_id.size() > 128
+      || std::any_of(cl.node_id.begin(), cl.node_id.end(), [](char ch) {
+           return static_cast<unsigned char>(ch) <= ' ' || ch == 0x7f;
+         }))
+    return bad("cluster.node-id",
+               "must be at most 128 printable characters without spaces "
+               "(got '"
+                   + cl.node_id + "')");
+  if (!cl.advertise.empty() && !advertise_is_valid(cl.advertise))
+    return bad("cluster.advertise",
+               "must be host or host:port (port 1 to 65535; [v6]:port for "
+               "IPv6), without spaces (got '"
+                   + cl.advertise + "')");
   if (cl.connection_timeout <= cl.heartbeat_interval)
     return bad("cluster.connection-timeout",
                "must be longer than cluster.heartbeat-interval ("
@@ -328,7 +378,17 @@ node_config::node_config() {
       .add<caf::timespan>("connection-timeout",
                           "silence that drops a link to a node")
       .add<caf::timespan>("down-after",
-                          "unreachable this long: the node is down");
+                          "unreachable this long: the node is down")
+      .add(v.cluster.node_id, "node-id",
+           "this node's name, kept across restarts")
+      .add(v.cluster.advertise, "advertise",
+           "host[:port] other nodes reach this node at")
+      .add<caf::timespan>("drain-timeout",
+                          "a graceful stop moves sessions away this long")
+      .add<caf::timespan>("migration-timeout",
+                          "a moving session waits this long for adoption")
+      .add<caf::timespan>("forward-grace",
+                          "a moved session forwards at least this long");
   opt_group{custom_options_, "limits"}
       .add(limits_min_pieces_, "min-pieces", "fewest pieces of a session")
       .add(limits_max_pieces_, "max-pieces", "most pieces of a session")
@@ -679,6 +739,12 @@ caf::error node_config::finalize() {
                  v.cluster.connection_timeout));
   check(duration(c, "cluster.down-after", milliseconds{10},
                  v.cluster.down_after));
+  check(duration(c, "cluster.drain-timeout", milliseconds{0},
+                 v.cluster.drain_timeout));
+  check(duration(c, "cluster.migration-timeout", milliseconds{10},
+                 v.cluster.migration_timeout));
+  check(duration(c, "cluster.forward-grace", milliseconds{0},
+                 v.cluster.forward_grace));
   check(in_range("limits.min-pieces", limits_min_pieces_, 2, 1'000'000,
                  v.limits.min_pieces));
   if (limits_max_pieces_ < limits_min_pieces_)

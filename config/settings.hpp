@@ -45,6 +45,21 @@ struct cluster_settings {
   milliseconds heartbeat_interval{1'000}; ///< Between node heartbeats.
   milliseconds connection_timeout{5'000}; ///< Silence that drops a peer link.
   milliseconds down_after{15'000}; ///< Unreachable this long: declared down.
+  /// This node's name in the cluster, kept across restarts (each start is
+  /// a new incarnation). Empty: `<hostname>:<http.port>` in a cluster.
+  std::string node_id;
+  /// `host` or `host:port` the other nodes reach this node's cluster port
+  /// at. Empty: http.bind, or this host's first IPv4 address when http.bind
+  /// is 0.0.0.0 or ::; the port defaults to `port`.
+  std::string advertise;
+  /// A graceful stop moves this node's sessions away for at most this long.
+  milliseconds drain_timeout{30'000};
+  /// A migrating session waits this long for the target to adopt it, then
+  /// carries on where it is.
+  milliseconds migration_timeout{5'000};
+  /// A moved session forwards to its new actor at least this long (and
+  /// until its mailbox is empty), then quits.
+  milliseconds forward_grace{10'000};
 
   /// Whether this node is configured to run with other nodes.
   bool multi_node() const {

@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/caf_errors.hpp"
+#include "actors/directory_interface.hpp"
 #include "actors/util/ids.hpp"
 #include "persistence/sql/membership.hpp"
 
@@ -64,6 +65,8 @@ struct node_agent_state {
     bool connecting = false;
   };
   std::map<std::string, peer_link> links;
+  /// Each linked peer's endpoints, by incarnation.
+  std::map<std::string, node_endpoints> endpoints;
 };
 
 using self_ptr = node_agent_actor::stateful_pointer<node_agent_state>;
@@ -109,6 +112,97 @@ void log_change(self_ptr self, const member_info& m) {
   seen[m.incarnation] = m.state;
 }
 
+/// Hands the latest view, with every endpoint known, to the local directory.
+void push_members(self_ptr self) {
+  auto& st = self->state;
+  auto dir = st.options.local_endpoints.directory;
+  // After a graceful leave this node shows itself down: that is no fencing
+  // (the directory drained before), so the directory hears nothing more.
+  if (!dir || st.left) return;
+  std::vector<cluster_member> out;
+  for (auto& m : st.view->members()) {
+    cluster_member c;
+    c.node_id = m.node_id;
+    c.incarnation = m.incarnation;
+    c.address = m.address;
+    c.state = to_string(m.state);
+    c.self = m.self;
+    if (m.self) {
+      c.endpoints = st.options.local_endpoints;
+    } else if (auto i = st.endpoints.find(m.incarnation);
+               i != st.endpoints.end()) {
+      c.endpoints = i->second;
+    }
+    out.push_back(std::move(c));
+  }
+  caf::anon_send(caf::actor_cast<directory_actor>(dir), members_atom_v,
+                 std::move(out));
+}
+
+/// Asks a newly linked peer's agent for its endpoints.
+void fetch_endpoints(self_ptr self, const std::string& incarnation,
+                     const caf::strong_actor_ptr& peer) {
+  self->request(caf::actor_cast<node_agent_actor>(peer),
+                self->state.options.connection_timeout, endpoints_atom_v)
+      .then(
+          [self, incarnation](node_endpoints& ep) {
+            self->state.endpoints[incarnation] = std::move(ep);
+            push_members(self);
+          },
+          [incarnation](caf::error& err) {
+            log()->warn("event=member_endpoints_failed incarnation={} "
+                        "error={}",
+                        incarnation, message_of(err));
+          });
+}
+
+/// `host:port` split, or false when `address` is not one.
+bool split_address(const std::string& address, std::string& host,
+                   uint16_t& port) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  auto digits = address.substr(colon + 1);
+  if (digits.empty() || digits.size() > 5
+      || digits.find_first_not_of("0123456789") != std::string::npos)
+    return false;
+  auto number = std::stoul(digits);
+  if (number == 0 || number > 65535) return false;
+  host = address.substr(0, colon);
+  // [::1]:4000 -> ::1
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  port = static_cast<uint16_t>(number);
+  return true;
+}
+
+/// Connects to each seed once at start, so that the links (and CAF's
+/// connection) exist before the first round reads the table; the table
+/// still names the members.
+void contact_seeds(self_ptr self) {
+  auto mm = self->home_system().middleman().actor_handle();
+  for (auto& seed : self->state.options.seeds) {
+    std::string host;
+    uint16_t port = 0;
+    if (!split_address(seed, host, port)) continue;
+    self->request(mm, self->state.options.connection_timeout,
+                  caf::connect_atom_v, host, port)
+        .then(
+            [seed](caf::node_id&, caf::strong_actor_ptr& peer,
+                   std::set<std::string>&) {
+              if (peer)
+                log()->info("event=seed_contacted seed={}", seed);
+              else
+                log()->warn("event=seed_unreachable seed={} error=nothing "
+                            "published there",
+                            seed);
+            },
+            [seed](caf::error& err) {
+              log()->warn("event=seed_unreachable seed={} error={}", seed,
+                          message_of(err));
+            });
+  }
+}
+
 /// Opens a link to the agent of `incarnation` at `address` and monitors it,
 /// through the middleman actor (its blocking `remote_actor` must not run in
 /// an actor).
@@ -117,16 +211,9 @@ void link_to(self_ptr self, const std::string& incarnation,
   auto& link = self->state.links[incarnation];
   if (link.connecting || (link.agent && !link.lost)) return;
   // A member without cluster.port (seeds only) has nothing to link to.
-  auto colon = address.rfind(':');
-  if (colon == std::string::npos) return;
-  auto host = address.substr(0, colon);
-  auto digits = address.substr(colon + 1);
-  if (digits.empty() || digits.size() > 5
-      || digits.find_first_not_of("0123456789") != std::string::npos)
-    return;
-  auto number = std::stoul(digits);
-  if (number == 0 || number > 65535) return;
-  auto port = static_cast<uint16_t>(number);
+  std::string host;
+  uint16_t port = 0;
+  if (!split_address(address, host, port)) return;
   link.connecting = true;
   auto mm = self->home_system().middleman().actor_handle();
   self->request(mm, self->state.options.connection_timeout, caf::connect_atom_v,
@@ -145,6 +232,8 @@ void link_to(self_ptr self, const std::string& incarnation,
             log()->info("event=member_linked incarnation={} address={} "
                         "again={}",
                         incarnation, address, was_lost);
+            fetch_endpoints(self, incarnation, peer);
+            push_members(self);
           },
           [self, incarnation](caf::error&) {
             // Nobody there (yet): the next round tries again.
@@ -197,6 +286,7 @@ void observe(self_ptr self, soci::session& sql) {
     members.push_back(std::move(m));
   }
   st.view->update(std::move(members));
+  push_members(self);
 }
 
 void round(self_ptr self) {
@@ -268,6 +358,7 @@ node_agent(self_ptr self, std::shared_ptr<soci::connection_pool> pool,
     if (st.leased && !st.left) observe(self, st.pool->at(st.lease));
   });
   self->send(self, tick_atom_v);
+  if (self->state.options.link_peers) contact_seeds(self);
   return {
       [self](tick_atom) {
         auto& st = self->state;
@@ -302,6 +393,9 @@ node_agent(self_ptr self, std::shared_ptr<soci::connection_pool> pool,
         st.seen[o.incarnation] = member_state::down;
         observe(self, sql);
         return true;
+      },
+      [self](endpoints_atom) {
+        return self->state.options.local_endpoints;
       },
   };
 }

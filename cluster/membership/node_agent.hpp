@@ -4,10 +4,12 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <caf/fwd.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "actors/cluster_interface.hpp"
 #include "actors/message_types.hpp"
 #include "cluster/membership/membership_view.hpp"
 
@@ -35,13 +37,21 @@ namespace puzzle::cluster {
 /// - `leave_atom` -> `bool`: graceful leave: writes `leaving`, then `down`,
 ///   stops heartbeating and answers whether the row was written. Send it
 ///   once, at shutdown.
+/// - `endpoints_atom` -> `node_endpoints`: this node's directory and
+///   inspector, asked by every peer's agent once linked.
+///
+/// After each round, each new link and each peer's endpoints, the agent
+/// pushes `(members_atom, std::vector<cluster_member>)` (every member with
+/// the endpoints it knows; this node fenced shows itself `down`) to the
+/// local directory (`local_endpoints.directory`).
 ///
 /// The store is blocking, so the agent is spawned detached and holds one
 /// connection of the store's pool for its whole life: heartbeats never wait
 /// behind the store actor's batches and never block a scheduler thread.
 using node_agent_actor
     = caf::typed_actor<caf::reacts_to<tick_atom>,
-                       caf::replies_to<leave_atom>::with<bool>>;
+                       caf::replies_to<leave_atom>::with<bool>,
+                       caf::replies_to<endpoints_atom>::with<node_endpoints>>;
 
 /// What the agent needs besides its connection.
 struct node_agent_options {
@@ -59,6 +69,11 @@ struct node_agent_options {
   /// CAF's middleman, which must be loaded) and monitor it: a lost link
   /// makes that member unreachable at once, before its heartbeat ages.
   bool link_peers = false;
+  /// What this node offers its peers; the directory also gets the view.
+  node_endpoints local_endpoints;
+  /// `cluster.seeds`: contacted at start (logged), before the first round
+  /// has found the members in the table.
+  std::vector<std::string> seeds;
 };
 
 /// Spawns the agent (detached); it joins at once.

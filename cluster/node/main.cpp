@@ -8,6 +8,8 @@
 // elsewhere), flush the store, exit 0.
 // A bad configuration exits with code 2 and a message naming the key.
 
+#include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
@@ -26,6 +28,7 @@
 #include "actors/util/ids.hpp"
 #include "cluster/directory/directory_actor.hpp"
 #include "cluster/membership/node_agent.hpp"
+#include "cluster/membership/node_identity.hpp"
 #include "config/logging.hpp"
 #include "config/node_config.hpp"
 #include "persistence/sql/soci_store.hpp"
@@ -74,6 +77,8 @@ cluster::directory_options directory_options_of(const config::settings& s) {
   out.session.max_chat_code_points = s.limits.max_chat_code_points;
   out.session.max_chat_bytes = s.limits.max_message_bytes;
   out.session.chat_history = s.limits.chat_history;
+  out.session.migration_timeout = s.cluster.migration_timeout;
+  out.session.forward_grace = s.cluster.forward_grace;
   return out;
 }
 
@@ -125,21 +130,47 @@ int run(config::node_config& cfg, const sigset_t& stop_signals) {
   auto store = persistence::spawn_store(sys, std::move(*db), settings.store,
                                         true, settings.limits.chat_history,
                                         settings.images.max_stored);
-  auto directory
-      = sys.spawn(cluster::directory, store, directory_options_of(settings));
+  // A cluster node keeps its node id across restarts (cluster.node-id);
+  // a single node stays a random one per start, as before.
+  auto node_id = settings.cluster.multi_node()
+      ? cluster::node_id_of(settings.cluster.node_id, settings.http.port,
+                            settings.cluster.port)
+      : (settings.cluster.node_id.empty() ? util::new_uuid()
+                                          : settings.cluster.node_id);
+  auto incarnation = util::new_uuid();
+  auto dir_options = directory_options_of(settings);
+  if (settings.cluster.multi_node()) {
+    // Derived from the membership timings (docs/cluster.md, "The
+    // directory"): a request to another node is given up after the
+    // connection timeout, retries follow the heartbeat.
+    auto& dc = dir_options.cluster;
+    auto& cl = settings.cluster;
+    dc.enabled = true;
+    dc.request_timeout = cl.connection_timeout;
+    dc.retry_delay
+        = std::clamp(cl.heartbeat_interval / 2, std::chrono::milliseconds{10},
+                     std::chrono::milliseconds{250});
+    dc.unknown_owner_wait = 2 * cl.heartbeat_interval;
+    dc.migrate_timeout = 2 * cl.connection_timeout;
+  }
+  dir_options.cluster.node_id = node_id;
+  dir_options.cluster.incarnation = incarnation;
+  auto directory = sys.spawn(cluster::directory, store, dir_options);
   // Membership (docs/cluster.md): only in cluster mode, which node_config
   // allows only on PostgreSQL (a pool with more than the store's one
   // connection).
-  auto node_id = util::new_uuid();
   auto members = std::make_shared<cluster::membership_view>();
   cluster::node_agent_actor agent;
   if (settings.cluster.multi_node()) {
     cluster::node_agent_options agent_options;
     agent_options.cluster_name = settings.cluster.name;
-    agent_options.address
-        = settings.http.bind + ":" + std::to_string(settings.cluster.port);
+    agent_options.address = cluster::advertised_address(
+        settings.cluster.advertise, settings.http.bind, settings.cluster.port);
     agent_options.node_id = node_id;
-    agent_options.incarnation = util::new_uuid();
+    agent_options.incarnation = incarnation;
+    agent_options.local_endpoints.directory
+        = caf::actor_cast<caf::actor>(directory);
+    agent_options.seeds = settings.cluster.seeds;
     agent_options.started_at_ms = util::now_ms();
     agent_options.heartbeat_interval = settings.cluster.heartbeat_interval;
     agent_options.connection_timeout = settings.cluster.connection_timeout;
@@ -323,8 +354,22 @@ int run(config::node_config& cfg, const sigset_t& stop_signals) {
   int signal = 0;
   sigwait(&stop_signals, &signal);
   log->info("event=stopping signal={}", signal);
-  // Leave the cluster first: peers see this incarnation leaving and then
-  // down at once instead of after the grace period.
+  // In a cluster, first move this node's sessions to the other live nodes
+  // (their clients follow through the forwarders), bounded by
+  // cluster.drain-timeout; whatever is left is re-activated elsewhere.
+  if (agent && settings.cluster.drain_timeout.count() > 0) {
+    caf::scoped_actor self{sys};
+    self->request(directory, settings.cluster.drain_timeout, drain_atom_v)
+        .receive(
+            [&log](int32_t moved) {
+              log->info("event=drain_finished sessions_moved={}", moved);
+            },
+            [&log](caf::error& err) {
+              log->warn("event=drain_incomplete error={}", message_of(err));
+            });
+  }
+  // Leave the cluster: peers see this incarnation leaving and then down at
+  // once instead of after the grace period.
   if (agent) {
     caf::scoped_actor self{sys};
     self->request(agent, settings.store.connect_timeout, leave_atom_v)

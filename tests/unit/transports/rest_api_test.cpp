@@ -135,6 +135,18 @@ fake_directory(directory_actor::stateful_pointer<fake_directory_state> self) {
           const std::string&) -> caf::result<bool> {
         return true;
       },
+      // The cluster's messages: not used by the REST routes.
+      [=](adopt_atom, const session_snapshot&) -> caf::result<session_actor> {
+        return make_error(errc::invalid_argument, "not a cluster");
+      },
+      [=](migrate_atom, const std::string&,
+          const std::string&) -> caf::result<std::string> {
+        return make_error(errc::invalid_argument, "not a cluster");
+      },
+      [=](drain_atom) { return int32_t{0}; },
+      [=](members_atom, const std::vector<cluster_member>&) {},
+      [=](members_atom) { return std::vector<cluster_member>{}; },
+      [=](moved_atom, const std::string&, const session_actor&) {},
   };
 }
 
