@@ -439,6 +439,44 @@ void resume_here(self_ptr self, const caf::error& err) {
   moving.reply.deliver(err);
 }
 
+/// The target did not adopt (refused, timed out or gone). The directory row
+/// decides whether this actor may carry on: it re-claims the row under its
+/// own generation, so a claim of the target that is still on its way (a
+/// late adoption) or one that already won (another node re-activated the
+/// session meanwhile) can never leave two actors serving. Lost or
+/// unanswered: this actor steps down, and its members re-join through the
+/// directory wherever the row says.
+void reclaim_or_step_down(self_ptr self, caf::error err) {
+  auto& st = self->state;
+  if (st.options.owner_incarnation.empty()) return resume_here(self, err);
+  auto store = caf::actor_cast<cluster_store_actor>(st.store);
+  self->request(store, st.options.store_timeout, claim_atom::value,
+                st.data.session_id, st.options.owner_incarnation,
+                st.generation)
+      .then(
+          [self, err](bool won) {
+            auto& now_st = self->state;
+            if (won) {
+              ++now_st.generation;
+              return resume_here(self, err);
+            }
+            log()->warn("event=session_superseded session={} generation={} "
+                        "error={}",
+                        now_st.data.session_id, now_st.generation,
+                        message_of(err));
+            now_st.moving->reply.deliver(err);
+            self->quit(session_moved_reason());
+          },
+          [self, err](caf::error& claim_err) {
+            log()->warn("event=session_superseded session={} error={} "
+                        "claim_error={}",
+                        self->state.data.session_id, message_of(err),
+                        message_of(claim_err));
+            self->state.moving->reply.deliver(err);
+            self->quit(session_moved_reason());
+          });
+}
+
 /// Frozen and no store write left: snapshot and ask the target to adopt.
 void maybe_snapshot(self_ptr self) {
   auto& st = self->state;
@@ -454,7 +492,7 @@ void maybe_snapshot(self_ptr self) {
             switch_over(self, std::move(successor));
           },
           [self](caf::error& err) {
-            resume_here(self, err);
+            reclaim_or_step_down(self, std::move(err));
           });
 }
 

@@ -39,6 +39,10 @@ struct session_options {
   /// quits, counted from the switch; it also waits for an empty mailbox
   /// (`cluster.forward-grace`).
   std::chrono::milliseconds forward_grace{10'000};
+  /// The incarnation of the node that runs this session (set by a cluster
+  /// directory). A move that fails is resumed only after this incarnation
+  /// re-claims the directory row; empty (a single node): resumed at once.
+  std::string owner_incarnation;
 };
 
 /// Where a session is in a move (docs/cluster.md, "Migration").

@@ -767,6 +767,11 @@ directory_actor::behavior_type directory(self_ptr self, store_actor store,
                                          directory_options options) {
   self->state.store = std::move(store);
   self->state.options = std::move(options);
+  // A session whose move fails re-claims its row under this incarnation
+  // before it carries on (session_options::owner_incarnation).
+  if (self->state.options.cluster.enabled)
+    self->state.options.session.owner_incarnation
+        = self->state.options.cluster.incarnation;
   // Sessions are not linked to the directory (one failing session must not
   // take the others down), so they are stopped explicitly when it ends.
   self->set_exit_handler([self](caf::exit_msg& msg) {

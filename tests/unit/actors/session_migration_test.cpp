@@ -556,6 +556,65 @@ TEST_F(SessionMigration, AnAdoptionThatNeverAnswersTimesOutAndTheSessionCarriesO
   EXPECT_EQ(json::parse(probe(session).summary_json)["mode"], "serving");
 }
 
+TEST_F(SessionMigration, ARefusedMoveResumesOnlyAfterTheSessionReclaimsItsRow) {
+  auto opts = migration_options();
+  opts.owner_incarnation = "inc-a";
+  session = spawn_session(state, opts);
+  data->current = session;
+  store_data->rows[sid] = {"inc-a", 0};
+  data->refuse = true;
+  caf::scoped_actor alice{sys};
+  join(alice, session, "u-alice", "Alice");
+  auto id = migrate(directory);
+  sched.run();
+  auto reply = take_reply<std::string>(op, id);
+  ASSERT_TRUE(reply);
+  ASSERT_FALSE(*reply);
+  EXPECT_EQ(code_of(reply->error()), errc::conflict);
+  // Re-claimed under its own incarnation: a late claim of the target (which
+  // expects generation 0) can no longer win.
+  EXPECT_EQ(store_data->claims, 1u);
+  EXPECT_EQ(store_data->rows[sid], std::make_pair(std::string{"inc-a"}, int64_t{1}));
+  auto summary = json::parse(probe(session).summary_json);
+  EXPECT_EQ(summary["mode"], "serving");
+  EXPECT_EQ(summary["generation"], 1);
+  auto moved = ask<move_result>(alice, session, move_atom::value, 0, 20.0, 20.0, 0);
+  ASSERT_TRUE(moved);
+  EXPECT_EQ(moved->version, 1u);
+}
+
+TEST_F(SessionMigration, AMoveRefusedBecauseAnotherNodeTookTheSessionStepsDown) {
+  auto opts = migration_options();
+  opts.owner_incarnation = "inc-a";
+  session = spawn_session(state, opts);
+  data->current = session;
+  // Another node re-activated the session meanwhile (it won generation 1).
+  store_data->rows[sid] = {"inc-c", 1};
+  data->refuse = true;
+  caf::scoped_actor alice{sys};
+  join(alice, session, "u-alice", "Alice");
+  op->monitor(session);
+  auto old_addr = session.address();
+  auto id = migrate(directory);
+  auto waiting = send_request(alice, session, move_atom::value, 0, 20.0, 20.0, 0);
+  sched.run();
+  auto reply = take_reply<std::string>(op, id);
+  ASSERT_TRUE(reply);
+  ASSERT_FALSE(*reply);
+  EXPECT_EQ(code_of(reply->error()), errc::conflict);
+  EXPECT_EQ(store_data->rows[sid], std::make_pair(std::string{"inc-c"}, int64_t{1}));
+  // It stops serving: the move kept while frozen is not acknowledged, and
+  // the members (who see it end with the move's reason) re-join wherever
+  // the row says.
+  auto reason = down_reason(op, old_addr);
+  ASSERT_TRUE(reason);
+  EXPECT_TRUE(is_session_moved(*reason)) << caf::to_string(*reason);
+  auto r = take_reply<move_result>(alice, waiting);
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(*r);
+  EXPECT_TRUE(store_data->drops.empty());
+}
+
 // -- client actors ------------------------------------------------------------
 
 TEST_F(SessionMigration, AClientRejoinsThroughTheDirectoryAfterItsSessionDied) {

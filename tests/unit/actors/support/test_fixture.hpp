@@ -74,6 +74,10 @@ struct memory_store_data {
   size_t loads = 0;
   size_t deletes = 0;
   std::vector<drop_record> drops; ///< Every save, in arrival order.
+  /// Directory rows, as the cluster store keeps them: the claim below is
+  /// its compare-and-set (owner and generation by session id).
+  std::map<std::string, std::pair<std::string, int64_t>> rows;
+  size_t claims = 0;
 };
 
 /// The store's interface plus `flush_atom` (deliver every held reply) and
@@ -82,7 +86,8 @@ using memory_store_actor = store_actor::extend<
     caf::reacts_to<flush_atom>,
     caf::replies_to<put_atom, invite_atom, std::string, std::string>::with<bool>,
     caf::replies_to<join_atom, invite_atom, std::string, std::string>::with<bool>,
-    caf::replies_to<load_atom, invite_atom, std::string>::with<session_access>>;
+    caf::replies_to<load_atom, invite_atom, std::string>::with<session_access>,
+    caf::replies_to<claim_atom, std::string, std::string, int64_t>::with<bool>>;
 
 /// A `store_actor` keeping sessions in `data`; replies `true` to writes (at
 /// once, or on `flush_atom` while `hold_writes` is set).
@@ -226,6 +231,13 @@ inline memory_store_actor::behavior_type memory_store(memory_store_actor::pointe
       [data](load_atom, invite_atom, std::string& id) {
         auto i = data->access.find(id);
         return i == data->access.end() ? session_access{} : i->second;
+      },
+      [data](claim_atom, std::string& id, std::string& owner, int64_t expected) {
+        ++data->claims;
+        auto& row = data->rows[id];
+        if (row.second != expected) return false;
+        row = {owner, expected + 1};
+        return true;
       },
       [data](flush_atom) {
         auto held = std::move(data->held);
