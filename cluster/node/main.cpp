@@ -15,6 +15,9 @@
 #include <iostream>
 #include <memory>
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <caf/all.hpp>
 #include <caf/io/middleman.hpp>
 #include <spdlog/spdlog.h>
@@ -27,6 +30,7 @@
 #include "actors/type_ids.hpp"
 #include "actors/util/ids.hpp"
 #include "cluster/directory/directory_actor.hpp"
+#include "cluster/inspect/inspector_actor.hpp"
 #include "cluster/membership/node_agent.hpp"
 #include "cluster/membership/node_identity.hpp"
 #include "config/logging.hpp"
@@ -156,6 +160,16 @@ int run(config::node_config& cfg, const sigset_t& stop_signals) {
   dir_options.cluster.node_id = node_id;
   dir_options.cluster.incarnation = incarnation;
   auto directory = sys.spawn(cluster::directory, store, dir_options);
+  // The operators' view of this process's actors, and their actions. A
+  // drain ends with the node leaving: SIGTERM to itself runs the stop
+  // below (nothing is left to move by then).
+  cluster::inspector_options inspector_options;
+  inspector_options.node_id = node_id;
+  inspector_options.incarnation = incarnation;
+  inspector_options.cluster_mode = settings.cluster.multi_node();
+  inspector_options.drain_timeout = settings.cluster.drain_timeout;
+  inspector_options.on_drained = [] { ::kill(::getpid(), SIGTERM); };
+  auto inspector = cluster::spawn_inspector(sys, directory, inspector_options);
   // Membership (docs/cluster.md): only in cluster mode, which node_config
   // allows only on PostgreSQL (a pool with more than the store's one
   // connection).
@@ -170,6 +184,8 @@ int run(config::node_config& cfg, const sigset_t& stop_signals) {
     agent_options.incarnation = incarnation;
     agent_options.local_endpoints.directory
         = caf::actor_cast<caf::actor>(directory);
+    agent_options.local_endpoints.inspector
+        = caf::actor_cast<caf::actor>(inspector);
     agent_options.seeds = settings.cluster.seeds;
     agent_options.started_at_ms = util::now_ms();
     agent_options.heartbeat_interval = settings.cluster.heartbeat_interval;
@@ -312,6 +328,8 @@ int run(config::node_config& cfg, const sigset_t& stop_signals) {
     return settings.http.bind + ":" + std::to_string(server.port());
   };
   operators.started_at = rest.started_at;
+  operators.inspector = inspector;
+  operators.store = caf::actor_cast<cluster_store_actor>(store);
   operators.open_connections = [&server] {
     return server.open_connections();
   };
@@ -404,6 +422,7 @@ int run(config::node_config& cfg, const sigset_t& stop_signals) {
   }
   anon_send_exit(channels, caf::exit_reason::user_shutdown);
   anon_send_exit(rooms, caf::exit_reason::user_shutdown);
+  anon_send_exit(inspector, caf::exit_reason::user_shutdown);
   anon_send_exit(directory, caf::exit_reason::user_shutdown);
   anon_send_exit(store, caf::exit_reason::user_shutdown);
   log->info("event=stopped");

@@ -9,15 +9,19 @@
 
 #include <caf/fwd.hpp>
 
+#include "actors/cluster_interface.hpp"
 #include "actors/directory_interface.hpp"
+#include "cluster/inspect/inspector_actor.hpp"
 #include "config/settings.hpp"
 #include "transports/auth/token_service.hpp"
 #include "transports/http/router.hpp"
 
 /// The operator API (contract section 8): `/api/cluster/...` for tokens with
 /// the `operator` role, and the operators' console at `/console`, whose
-/// data comes only from that API. On a single node "the cluster" is this
-/// node; the cluster work adds the other members and the actions here.
+/// data comes only from that API. Any node answers for the whole cluster:
+/// it asks the other members' directories and inspectors (their handles
+/// come with the directory's member list). docs/operators.md has the
+/// routes, shapes, errors and the audit.
 namespace puzzle::transports::api {
 
 /// One member of the cluster as this node's agent last saw it
@@ -55,26 +59,55 @@ struct operator_context {
   /// In cluster mode: every member from the node agent's view (without
   /// blocking). Empty: a single node, listed alone.
   std::function<std::vector<cluster_member_view>()> members{};
+  /// This node's inspector (cluster/inspect): its actors and the actions.
+  cluster::inspector_actor inspector{};
+  /// The store: directory rows (where each session lives) and the audit.
+  cluster_store_actor store{};
 };
+
+/// `GET /api/cluster/audit?limit=N`: N defaults to this and may not exceed
+/// `max_audit_limit`.
+constexpr int32_t default_audit_limit = 100;
+constexpr int32_t max_audit_limit = 1'000;
 
 /// Whether a verified identity may use the operator API.
 inline bool may_operate(const user_identity& user) noexcept {
   return user.has_role(user_role::operator_);
 }
 
-/// Registers:
+/// Registers (docs/operators.md has every shape and error):
 ///
 /// - `GET /api/cluster/nodes` -> `[{id, incarnation, address, state: "up",
 ///   startedAt, uptime, uptimeSeconds, load: {connections, sessions}}]`;
 ///   in cluster mode one entry per member incarnation (down ones too) with
 ///   also `nodeId`, `lastHeartbeat`, `lastHeartbeatMs` and `this` (true
 ///   for the answering node, the only one with `load`);
-/// - `GET /api/cluster/sessions` -> sessions in memory on this node:
-///   `[{id, node, name, ownerId, isPublic, version, pieceCount,
-///   completedPieces, participants: [{userId, username, online}],
-///   participantsOnline}]`, ordered by id.
+/// - `GET /api/cluster/sessions` -> every stored session of the cluster,
+///   ordered by id: `[{id, node, incarnation, generation, live, name,
+///   ownerId, isPublic, version, pieceCount, completedPieces, participants:
+///   [{userId, username, online}], participantsOnline}]`; `node` and
+///   `incarnation` from the directory row (or the node holding it in
+///   memory), the live fields from the owning node's directory;
+/// - `GET /api/cluster/actors?node=&kind=` -> `{actors: [{key, kind, node,
+///   incarnation, mailboxDepth, messagesHandled, messageRate?, summary}],
+///   nodes: [{node, incarnation, actors}], unreachable: [{node,
+///   incarnation, state, code, message}]}` from every live member's
+///   inspector (or one node's);
+/// - `GET /api/cluster/actors/<key>[?node=]` -> one actor's probe (keys
+///   contain `/`: as the rest of the path or percent-encoded);
+/// - `POST /api/cluster/sessions/<id>/migrate` `{node?}` -> `{sessionId,
+///   node, incarnation}`;
+/// - `POST /api/cluster/nodes/<node>/drain` -> `{node, incarnation,
+///   sessionsMoved}`; that node then leaves the cluster and stops;
+/// - `POST /api/cluster/actors/<key>/kill[?node=]` -> `{key, killed: true,
+///   nodes: [...]}`;
+/// - `GET /api/cluster/audit?limit=N` -> the newest audit records first.
 ///
-/// Both need `Authorization: Bearer` (401 `UNAUTHORIZED` with
+/// Every action (migrate, drain, kill) is written to the audit through the
+/// store before it is answered, failures included, and logged as
+/// `event=operator_action`.
+///
+/// All need `Authorization: Bearer` (401 `UNAUTHORIZED` with
 /// `WWW-Authenticate: Bearer`) with the `operator` role (403 `FORBIDDEN`),
 /// and answer with `Cache-Control: no-store`.
 ///
