@@ -1,5 +1,7 @@
 #include "actors/client/client_actor.hpp"
 
+#include <algorithm>
+
 #include <caf/all.hpp>
 
 #include "actors/caf_errors.hpp"
@@ -119,7 +121,7 @@ void retry_rejoin(self_ptr self, const std::string& id, const caf::error& err) {
   auto i = st.rejoining.find(id);
   if (i == st.rejoining.end()) return;
   if (code_of(err) == errc::session_not_found || code_of(err) == errc::forbidden
-      || self->clock().now() >= i->second)
+      || self->clock().now() >= i->second.deadline)
     return forget(self, id,
                   "session " + id + " is no longer available ("
                       + message_of(err) + ")");
@@ -138,7 +140,17 @@ void try_rejoin(self_ptr self, const std::string& id) {
       .then(
           [self, id](session_actor& session) {
             auto& state = self->state;
-            self->request(session, state.options.request_timeout,
+            auto pending = state.rejoining.find(id);
+            if (pending != state.rejoining.end()
+                && caf::actor_cast<caf::actor_addr>(session)
+                    == pending->second.lost)
+              return retry_rejoin(
+                  self, id,
+                  make_error(errc::internal, "the directory still names the "
+                                             "lost actor of session " + id));
+            self->request(session,
+                          std::min(state.options.request_timeout,
+                                   rejoin_attempt_timeout),
                           join_atom::value, state.identity,
                           client_events_actor{self})
                 .then(
@@ -164,8 +176,12 @@ void try_rejoin(self_ptr self, const std::string& id) {
 /// forwarder that quit before this actor followed its hint).
 void start_rejoin(self_ptr self, const std::string& id) {
   auto& st = self->state;
-  if (st.sessions.count(id) == 0 || st.rejoining.count(id) > 0) return;
-  st.rejoining.emplace(id, self->clock().now() + st.options.request_timeout);
+  auto i = st.sessions.find(id);
+  if (i == st.sessions.end() || st.rejoining.count(id) > 0) return;
+  st.rejoining.emplace(
+      id, client_actor_state::rejoin{
+              self->clock().now() + st.options.rejoin_window,
+              caf::actor_cast<caf::actor_addr>(i->second)});
   try_rejoin(self, id);
 }
 
@@ -296,6 +312,12 @@ void handle(self_ptr self, client_command& cmd) {
     return fail(self, cmd, errc::not_joined,
                 "join session " + cmd.session_id + " first");
   }
+  // Its actor is gone and a new one is being looked for: a call sent to
+  // the lost one might wait for its whole timeout unanswered.
+  if (st.rejoining.count(cmd.session_id) > 0 && cmd.kind != command_kind::leave)
+    return fail(self, cmd, errc::internal,
+                "session " + cmd.session_id
+                    + " is being re-joined on its new node; retry");
   auto session = i->second;
   auto timeout = st.options.request_timeout;
   auto on_error
@@ -407,6 +429,11 @@ client_options client_options_of(const config::settings& cfg) {
   }
   out.close_after_refusals = rl.close_after_refusals;
   out.abuse_window = rl.abuse_window;
+  // A session of a node that died comes back once the node is declared
+  // down (docs/cluster.md, "Failover"); its clients keep looking that long.
+  if (cfg.cluster.multi_node())
+    out.rejoin_window = cfg.cluster.connection_timeout + cfg.cluster.down_after
+        + out.request_timeout;
   return out;
 }
 

@@ -56,6 +56,12 @@ struct client_options {
   /// (`rate-limits.close-after-refusals`; 0: never).
   uint32_t close_after_refusals = 200;
   std::chrono::milliseconds abuse_window{10'000};
+  /// How long a client actor keeps looking for a joined session whose actor
+  /// went away (its node died or it moved) before it gives up with
+  /// SESSION_NOT_FOUND. In a cluster long enough for a failover:
+  /// `cluster.connection-timeout + cluster.down-after` plus this request
+  /// timeout (client_options_of).
+  std::chrono::milliseconds rejoin_window{10'000};
 };
 
 /// The options every transport gives its client actors, from the settings.
@@ -79,9 +85,14 @@ struct client_actor_state {
   std::map<std::string, uint32_t> outstanding;
   /// Hints waiting for `outstanding` to reach 0, by session id.
   std::map<std::string, session_actor> moved_to;
-  /// Sessions whose actor went away, re-resolved through the directory
-  /// until this deadline.
-  std::map<std::string, caf::actor_clock::time_point> rejoining;
+  /// A joined session whose actor went away: re-resolved through the
+  /// directory until `deadline`; an answer naming `lost` again (a directory
+  /// that has not seen the loss yet) is asked again later.
+  struct rejoin {
+    caf::actor_clock::time_point deadline;
+    caf::actor_addr lost;
+  };
+  std::map<std::string, rejoin> rejoining;
   /// Sessions deleted while joined: later calls get SESSION_NOT_FOUND.
   std::set<std::string> deleted;
   /// Session handles this actor monitors.
@@ -101,6 +112,11 @@ struct client_actor_state {
 /// How often a client actor asks the directory again for a session whose
 /// actor went away, until `client_options::request_timeout` has passed.
 inline constexpr std::chrono::milliseconds rejoin_retry_interval{250};
+
+/// How long one re-join attempt waits for the session's answer: a message
+/// to an actor whose node is gone may be dropped without an answer, so an
+/// attempt must not take the whole request timeout.
+inline constexpr std::chrono::milliseconds rejoin_attempt_timeout{2'000};
 
 /// The behaviour of one connection's client actor. `identity` is the
 /// verified token's user, or a fresh guest when `authenticated` is false (a

@@ -657,6 +657,63 @@ TEST_F(SessionMigration, AClientRejoinsThroughTheDirectoryAfterItsSessionDied) {
   EXPECT_EQ(json::parse(client_probe->summary_json)["sessions"], json::array({sid}));
 }
 
+TEST_F(SessionMigration, AClientKeepsLookingThroughItsRejoinWindowPastTheLostActor) {
+  start();
+  test_client a;
+  spawn_client(a, "u-a");
+  post(a, command(command_kind::join, "join-a"));
+  sched.run();
+  // The session's node dies; the directory still names the lost actor for
+  // a while (it has not seen the loss yet), then nothing until a failover.
+  caf::anon_send_exit(session, caf::exit_reason::kill);
+  sched.run();
+  // A call meanwhile is refused at once rather than sent to the lost actor.
+  post(a, command(command_kind::move, "m1", 0, 20, 20));
+  sched.run();
+  ASSERT_EQ(a.port->errors.size(), 1u);
+  EXPECT_EQ(a.port->errors[0].call_id, "m1");
+  EXPECT_EQ(a.port->errors[0].code, errc::internal);
+  // Three times the request timeout (2 s), within the re-join window
+  // (10 s): still looking, never joined to the lost actor.
+  for (int i = 0; i < 24; ++i)
+    advance(rejoin_retry_interval);
+  EXPECT_EQ(count_named(a.port->events, "SessionStateUpdate"), 1u);
+  auto probe_json = json::parse(ask<actor_probe>(op, a.handle, inspect_atom::value)->summary_json);
+  EXPECT_EQ(probe_json["rejoining"], 1);
+  EXPECT_GE(data->lookups, 20u);
+  // The failover is done: the next attempt joins the new actor.
+  auto replacement = sys.spawn(session_behavior, store_data->sessions[sid], store_actor{store},
+                               migration_options());
+  track(replacement);
+  data->current = replacement;
+  advance(rejoin_retry_interval);
+  ASSERT_EQ(count_named(a.port->events, "SessionStateUpdate"), 2u);
+  post(a, command(command_kind::move, "m2", 0, 20, 20));
+  sched.run();
+  auto r = result_of(*a.port, "m2");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(json::parse(r->json)["version"], 1);
+}
+
+TEST_F(SessionMigration, AClientGivesUpOnceItsRejoinWindowIsOver) {
+  start();
+  test_client a;
+  spawn_client(a, "u-a");
+  post(a, command(command_kind::join, "join-a"));
+  sched.run();
+  caf::anon_send_exit(session, caf::exit_reason::kill);
+  sched.run();
+  advance(9'500ms);
+  EXPECT_TRUE(a.port->errors.empty());
+  advance(1'000ms);
+  ASSERT_EQ(a.port->errors.size(), 1u);
+  EXPECT_EQ(a.port->errors[0].code, errc::session_not_found);
+  post(a, command(command_kind::move, "m1", 0, 20, 20));
+  sched.run();
+  ASSERT_EQ(a.port->errors.size(), 2u);
+  EXPECT_EQ(a.port->errors[1].code, errc::session_not_found);
+}
+
 TEST_F(SessionMigration, AClientFollowsAForwarderThatQuitBeforeItsHint) {
   // A member that missed the hint (it joined through the old handle only)
   // still ends up on the new session: the forwarder's exit makes it ask the
