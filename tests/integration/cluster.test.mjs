@@ -33,6 +33,7 @@ import { fileURLToPath } from 'node:url';
 import {
   CALL_TIMEOUT_MS, PuzzleNode, SETUP_HINT, VERBOSE, findBinary, freePort, http, withTimeout,
 } from './support/harness.mjs';
+import { testServerUrl } from './support/pg_server.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..', '..');
@@ -55,24 +56,6 @@ const SECRET = crypto.randomBytes(32).toString('hex');
 const ISSUER = 'puzzle';
 const AUDIENCE = 'puzzle-clients';
 
-function serverUrl() {
-  if (process.env.PUZZLE_TEST_PG_URL) return { url: process.env.PUZZLE_TEST_PG_URL };
-  const dir = process.env.PUZZLE_TEST_PG_DIR;
-  if (!dir) {
-    return {
-      problem: 'no PostgreSQL test server: run through ctest (fixture `postgresql`, ' +
-        'tools/pg-test-server.sh) or set PUZZLE_TEST_PG_URL',
-    };
-  }
-  try {
-    return { url: fs.readFileSync(path.join(dir, 'url'), 'utf8').trim() };
-  } catch (err) {
-    return {
-      problem: `PUZZLE_TEST_PG_DIR=${dir} holds no url (${err.code}): the fixture ` +
-        'services.postgresql.start did not start the server; see its output',
-    };
-  }
-}
 
 function loadJose() {
   try {
@@ -112,7 +95,7 @@ async function operatorToken(jose) {
 }
 
 const bin = findBinary();
-const server = serverUrl();
+const server = testServerUrl();
 const { jose, problem: joseProblem } = loadJose();
 const problem = bin.problem ?? server.problem ?? joseProblem;
 

@@ -29,6 +29,7 @@ import {
   CALL_TIMEOUT_MS, PuzzleNode, SETUP_HINT, UUID_RE, VERBOSE, brief, findBinary, http, safeSpot,
   withTimeout,
 } from './support/harness.mjs';
+import { testServerUrl } from './support/pg_server.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..', '..');
@@ -38,24 +39,6 @@ const PG_SCRIPT = path.join(REPO, 'tools', 'pg-test-server.sh');
 const HEALTH_DEADLINE_MS = 30_000;
 const HEALTH_POLL_MS = 200;
 
-function serverUrl() {
-  if (process.env.PUZZLE_TEST_PG_URL) return { url: process.env.PUZZLE_TEST_PG_URL };
-  const dir = process.env.PUZZLE_TEST_PG_DIR;
-  if (!dir) {
-    return {
-      problem: 'no PostgreSQL test server: run through ctest (fixture `postgresql`, ' +
-        'tools/pg-test-server.sh) or set PUZZLE_TEST_PG_URL',
-    };
-  }
-  try {
-    return { url: fs.readFileSync(path.join(dir, 'url'), 'utf8').trim() };
-  } catch (err) {
-    return {
-      problem: `PUZZLE_TEST_PG_DIR=${dir} holds no url (${err.code}): the fixture ` +
-        'services.postgresql.start did not start the server; see its output',
-    };
-  }
-}
 
 function loadSignalR() {
   try {
@@ -100,7 +83,7 @@ async function waitForHealth(base, wanted) {
 }
 
 const bin = findBinary();
-const server = serverUrl();
+const server = testServerUrl();
 const { signalR, problem: signalRProblem } = loadSignalR();
 const problem = bin.problem ?? server.problem ?? signalRProblem;
 

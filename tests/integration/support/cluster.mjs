@@ -23,6 +23,7 @@ import {
   CALL_TIMEOUT_MS, EVENT_TIMEOUT_MS, PuzzleNode, SETUP_HINT, UUID_RE, VERBOSE, brief, findBinary,
   freePort, http, withTimeout,
 } from './harness.mjs';
+import { testServerUrl } from './pg_server.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..', '..', '..');
@@ -50,24 +51,6 @@ export const CLIENT_METHODS = [
   'PuzzleCompleted', 'ChatMessageReceived', 'CursorMoved', 'Error',
 ];
 
-function serverUrl() {
-  if (process.env.PUZZLE_TEST_PG_URL) return { url: process.env.PUZZLE_TEST_PG_URL };
-  const dir = process.env.PUZZLE_TEST_PG_DIR;
-  if (!dir) {
-    return {
-      problem: 'no PostgreSQL test server: run through ctest (fixture `postgresql`, ' +
-        'tools/pg-test-server.sh) or set PUZZLE_TEST_PG_URL',
-    };
-  }
-  try {
-    return { url: fs.readFileSync(path.join(dir, 'url'), 'utf8').trim() };
-  } catch (err) {
-    return {
-      problem: `PUZZLE_TEST_PG_DIR=${dir} holds no url (${err.code}): the fixture ` +
-        'services.postgresql.start did not start the server; see its output',
-    };
-  }
-}
 
 function load(name) {
   try {
@@ -80,7 +63,7 @@ function load(name) {
 /// Everything a cluster test needs, or `problem` naming what is missing.
 export function clusterPrerequisites() {
   const bin = findBinary();
-  const server = serverUrl();
+  const server = testServerUrl();
   const jose = load('jose');
   const signalR = load('@microsoft/signalr');
   return {
