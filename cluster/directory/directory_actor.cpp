@@ -591,9 +591,12 @@ void fence(self_ptr self) {
   st.fenced = true;
   log()->error("event=directory_fenced incarnation={} sessions_stopped={}",
                my_incarnation(self), st.live.size());
+  // Not `user_shutdown`, which tells members the session was deleted: with
+  // the move's reason they look for it again, on the node that re-activates
+  // it.
   for (auto& [id, session] : st.live) {
     self->demonitor(session.address());
-    self->send_exit(session, caf::exit_reason::user_shutdown);
+    self->send_exit(session, session_moved_reason());
   }
   st.live.clear();
   st.generations.clear();
@@ -773,10 +776,16 @@ directory_actor::behavior_type directory(self_ptr self, store_actor store,
     self->state.options.session.owner_incarnation
         = self->state.options.cluster.incarnation;
   // Sessions are not linked to the directory (one failing session must not
-  // take the others down), so they are stopped explicitly when it ends.
+  // take the others down), so they are stopped explicitly when it ends. In
+  // a cluster the members on other nodes look for them again (the move's
+  // reason, not `user_shutdown`, which means deleted): they come back
+  // elsewhere once this node is down.
   self->set_exit_handler([self](caf::exit_msg& msg) {
+    auto reason = self->state.options.cluster.enabled
+        ? session_moved_reason()
+        : caf::error{caf::exit_reason::user_shutdown};
     for (auto& [id, session] : self->state.live)
-      caf::anon_send_exit(session, caf::exit_reason::user_shutdown);
+      self->send_exit(session, reason);
     self->quit(msg.reason);
   });
   self->set_down_handler([self](const caf::down_msg& msg) {
@@ -1040,10 +1049,12 @@ directory_actor::behavior_type directory(self_ptr self, store_actor store,
       },
       [self](list_atom, state_atom) -> caf::result<std::vector<std::string>> {
         using states = std::vector<std::string>;
+        // Before making the promise: a promise takes over the answer, so a
+        // value returned after it would never reach the caller.
+        if (self->state.live.empty()) return states{};
         auto rp = self->make_response_promise<states>();
         auto result = std::make_shared<states>();
         auto pending = std::make_shared<size_t>(self->state.live.size());
-        if (*pending == 0) return states{};
         for (auto& [id, session] : self->state.live) {
           // A session that does not answer (busy, ending) is left out
           // rather than failing the whole listing.

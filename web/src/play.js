@@ -142,7 +142,10 @@ export class PuzzleView {
       if (ev && typeof ev === 'object' && ev.sessionId && ev.sessionId !== this.sessionId) return;
       fn(ev, ...rest);
     };
-    on('SessionStateUpdate', mine((st) => this.applyState(st)));
+    // Sent only to a member that (re-)joined, e.g. by its node after the
+    // session came back elsewhere: the whole truth, like a join's answer,
+    // even when its version is lower than one this page has seen.
+    on('SessionStateUpdate', mine((st) => this.applyState(st, { baseline: true })));
     on('PieceLocked', (ev) => this.onPieceLocked(ev));
     on('PieceUnlocked', (ev) => this.onPieceUnlocked(ev));
     on('PieceDragged', (ev) => this.onPieceDragged(ev));

@@ -351,9 +351,26 @@ TEST_F(ClusterDirectory, FencedNodeStopsItsSessionsAndActivatesNoMore) {
   for (int i = 0; i < 9; ++i)
     ids.push_back(create_on(0, "F" + std::to_string(i)));
   ASSERT_GT(live_on(1), 0);
+  std::string on_b;
+  for (auto& id : ids)
+    if (row(id).owner_incarnation == nodes[1].incarnation) on_b = id;
+  ASSERT_FALSE(on_b.empty());
+  auto handle = lookup(1, on_b);
+  ASSERT_TRUE(handle);
+  client->monitor(*handle);
   // node-b learns that the others declared it down.
   push(view({{"node-b", "down"}}), {1});
   EXPECT_EQ(live_on(1), 0);
+  // Its sessions end with the move's reason, not `user_shutdown` (which
+  // tells members the session was deleted): they look for it again.
+  std::optional<caf::error> reason;
+  client->receive(
+      [&](caf::down_msg& msg) {
+        if (msg.source == handle->address()) reason = msg.reason;
+      },
+      caf::after(std::chrono::seconds(0)) >> [] {});
+  ASSERT_TRUE(reason);
+  EXPECT_TRUE(is_session_moved(*reason)) << caf::to_string(*reason);
   auto found = lookup(1, ids[0]);
   ASSERT_FALSE(found);
   EXPECT_EQ(code_of(found.error()), errc::internal);
@@ -457,6 +474,27 @@ TEST_F(ClusterDirectory, MembersAnswerTheLatestViewWithEndpoints) {
   EXPECT_EQ((*got)[0].endpoints.directory, caf::actor_cast<caf::actor>(nodes[0].dir));
   EXPECT_FALSE((*got)[1].self);
   EXPECT_EQ((*got)[2].state, "leaving");
+}
+
+} // namespace
+
+namespace {
+
+TEST_F(ClusterDirectory, LiveStatesAnswerAtOnceOnANodeWithoutSessions) {
+  push(view());
+  // No session in memory: an empty list, not a request left unanswered.
+  auto none = ask<std::vector<std::string>>(client, nodes[0].dir, list_atom::value,
+                                            state_atom::value);
+  ASSERT_TRUE(none) << message_of(none.error());
+  EXPECT_TRUE(none->empty());
+  auto id = create_on(0);
+  auto owner = index_of(row(id).owner_incarnation);
+  ASSERT_LT(owner, nodes.size());
+  auto one = ask<std::vector<std::string>>(client, nodes[owner].dir, list_atom::value,
+                                           state_atom::value);
+  ASSERT_TRUE(one) << message_of(one.error());
+  ASSERT_EQ(one->size(), 1u);
+  EXPECT_EQ(nlohmann::json::parse(one->front()).value("sessionId", ""), id);
 }
 
 } // namespace
