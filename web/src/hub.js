@@ -7,7 +7,9 @@
 // gives up anyway (a close without reconnect) a restart loop here takes over.
 // Whoever uses it learns the state through onStatus and rejoins its session
 // in onConnected (after the first start and after every reconnect), so that
-// nothing missed while away stays missing.
+// nothing missed while away stays missing. In a cluster a reconnect may land
+// on another node; the token (accessTokenFactory) keeps the identity, so the
+// join there is the same participant and answers the whole state.
 
 import {
   HubConnectionBuilder, HubConnectionState, HttpTransportType, LogLevel,
