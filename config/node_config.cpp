@@ -206,6 +206,17 @@ bool advertise_is_valid(const std::string& a) {
     if (port.empty()) return false;
   }
   if (host.empty()) return false;
+  // A host name or IPv4 address (letters, digits, '.', '-', '_'), or an
+  // IPv6 address (hex digits, ':' and '.', at least one ':').
+  auto v6 = a.front() == '[' || std::count(a.begin(), a.end(), ':') > 1;
+  auto host_char = [v6](char ch) {
+    auto c = static_cast<unsigned char>(ch);
+    return v6 ? std::isxdigit(c) != 0 || ch == ':' || ch == '.'
+              : std::isalnum(c) != 0 || ch == '.' || ch == '-' || ch == '_';
+  };
+  if (!std::all_of(host.begin(), host.end(), host_char)
+      || (v6 && host.find(':') == std::string::npos))
+    return false;
   if (!port.empty()) {
     if (port.size() > 5
         || port.find_first_not_of("0123456789") != std::string::npos)

@@ -461,6 +461,14 @@ client_behavior(self_ptr self, client_port_ptr port, directory_actor directory,
   abuse.window = init.options.abuse_window;
   init.refusals = util::rate_limiter{abuse, now};
   census::enlist(self, "client", "client/" + init.identity.user_id);
+  // Ended otherwise than by its connection's close (killed by an operator,
+  // an exception): the connection goes with it and the client reconnects.
+  // Left open, its calls would wait for an actor that is gone.
+  self->attach_functor([port = init.port](const caf::error& reason) {
+    if (reason != caf::exit_reason::normal)
+      port->close("this connection's client actor ended ("
+                  + caf::to_string(reason) + "); reconnect");
+  });
   // A joined session's actor ended. Deleted (`user_shutdown`): it sent
   // Error to its members already, later calls get SESSION_NOT_FOUND.
   // Otherwise (its node died, it crashed, or it moved and this actor had

@@ -196,8 +196,12 @@ int run(config::node_config& cfg, const sigset_t& stop_signals) {
     agent = cluster::spawn_node_agent(sys, store_pool, agent_options, members);
     // Peers link to the agent here to learn at once when this process dies.
     if (settings.cluster.port != 0) {
+      // SO_REUSEADDR: a node restarted at once (after a drain, say) finds
+      // its port still held by the closed links of its previous process.
+      constexpr bool reuse_address = true;
       auto published = sys.middleman().publish(agent, settings.cluster.port,
-                                               settings.http.bind.c_str());
+                                               settings.http.bind.c_str(),
+                                               reuse_address);
       if (!published) {
         log->error("event=cluster_listen_failed bind={} port={} error={}",
                    settings.http.bind, settings.cluster.port,

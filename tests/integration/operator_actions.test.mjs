@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -339,6 +340,123 @@ function defineSuite() {
       assert.equal(closed.code, 1);
       assert.match(closed.stderr, /cannot connect/);
     });
+
+    step('empty arguments, a token with spaces and a port out of range are usage errors',
+      async () => {
+        for (const [args, message] of [
+          [['inspect', ''], /the key must not be empty/],
+          [['kill', ''], /the key must not be empty/],
+          [['drain', ''], /the node must not be empty/],
+          [['migrate', sessionId, ''], /the node must not be empty/],
+          [['--token', 'a b', 'nodes'], /printable ASCII without spaces/],
+          [['--url', 'http://127.0.0.1:70000', 'nodes'], /port from 1 to 65535/],
+          [['--url', 'http://127.0.0.1:0', 'nodes'], /port from 1 to 65535/]]) {
+          const r = await ctl(args, env());
+          assert.equal(r.code, 2, `${JSON.stringify(args)}: ${r.stderr}`);
+          assert.match(r.stderr, message);
+        }
+      });
+
+    step('an answer that is not JSON or not of the expected shape is a clear error', async () => {
+      // Stands in for something else listening at the URL.
+      const answers = [
+        ['200 OK', 'application/json', '{"not":"a list"}', /answer to nodes has an unexpected shape/],
+        ['200 OK', 'application/json', '["a","b"]', /answer to nodes has an unexpected shape/],
+        ['200 OK', 'text/html', '<html></html>', /answer is not JSON/],
+        ['400 Bad Request', 'application/json', '{"code":5,"message":[1]}', /400 HTTP_400: /],
+      ];
+      for (const [status, type, body, message] of answers) {
+        const server = net.createServer((socket) => {
+          socket.once('data', () => socket.end(`HTTP/1.1 ${status}\r\nContent-Type: ${type}\r\n`
+            + `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`));
+        });
+        await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+        try {
+          const r = await ctl(['nodes'],
+            { PUZZLE_URL: `http://127.0.0.1:${server.address().port}`, PUZZLE_TOKEN: 'x' });
+          assert.equal(r.code, 1, `${body}: ${r.stderr}`);
+          assert.match(r.stderr, message);
+          assert.doesNotMatch(r.stderr, /json\.exception|stoi|stoul/);
+          assert.equal(r.stdout, '');
+        } finally {
+          await new Promise((resolve) => server.close(resolve));
+        }
+      }
+    });
+  });
+
+  describe('bad input and killed actors', () => {
+    step('malformed operator input is 400 INVALID_ARGUMENT and nothing is audited', async () => {
+      const before = (await api('GET', '/api/cluster/audit')).json.length;
+      for (const [method, p, body] of [
+        ['POST', `/api/cluster/sessions/${sessionId}/migrate`, { node: '' }],
+        ['POST', `/api/cluster/sessions/${sessionId}/migrate`, { node: 'x'.repeat(129) }],
+        ['GET', '/api/cluster/actors?kind=transport-ish'],
+        ['GET', `/api/cluster/actors/session/${sessionId}?node=%00`],
+        ['POST', `/api/cluster/actors/session/${sessionId}/kill?node=a%20b`],
+        ['GET', '/api/cluster/actors/session%00x'],
+        ['POST', '/api/cluster/nodes/%E2%98%83/drain'],
+      ]) {
+        const res = await api(method, p, { body });
+        assertError(res, 400, 'INVALID_ARGUMENT');
+        assert.doesNotMatch(res.json.message, /\u0000/);
+      }
+      assert.equal((await api('GET', '/api/cluster/audit')).json.length, before);
+      // The session was not touched: still live on this node.
+      const probe = await api('GET', `/api/cluster/actors/session/${sessionId}`);
+      assert.equal(probe.status, 200, probe.text);
+    });
+
+    step('a killed lock actor: the piece is locked and moved again', async () => {
+      const piece = 2;
+      const lock = await conn.invoke('LockPiece', sessionId, piece);
+      assert.equal(lock.granted, true, JSON.stringify(lock));
+      const key = `lock/${sessionId}/${piece}`;
+      const killed = await api('POST', `/api/cluster/actors/${key}/kill`);
+      assert.equal(killed.status, 200, killed.text);
+      assert.deepEqual(killed.json.nodes, [NODE_ID]);
+      const spot = safeSpot(state, piece);
+      const ack = await pollUntil('a move of the piece after its lock was killed', async () => {
+        const again = await conn.invoke('LockPiece', sessionId, piece);
+        if (!again.granted) return undefined;
+        return conn.invoke('MovePiece', sessionId, piece, spot.x, spot.y, 0);
+      });
+      assert.equal(ack.success, true, JSON.stringify(ack));
+    });
+
+    step('a killed client actor closes its connection with a reason; the others play on',
+      async () => {
+        const bob = await mint('Bob', ['player']);
+        const bobConn = new signalR.HubConnectionBuilder()
+          .withUrl(`${node.base}/puzzlehub`, { accessTokenFactory: () => bob.token })
+          .configureLogging(signalR.LogLevel.None).build();
+        let closedWith;
+        const closed = new Promise((resolve) => bobConn.onclose((err) => {
+          closedWith = err;
+          resolve();
+        }));
+        await withTimeout(bobConn.start(), CALL_TIMEOUT_MS, 'connect to /puzzlehub');
+        open.push(() => bobConn.stop());
+        await bobConn.invoke('JoinPuzzleSession', sessionId, bob.userId);
+        const killed = await api('POST', `/api/cluster/actors/client/${bob.userId}/kill`);
+        assert.equal(killed.status, 200, killed.text);
+        // Closed by the node, not left with calls that are never answered.
+        await withTimeout(closed, CALL_TIMEOUT_MS, 'the connection of the killed client closes');
+        assert.match(String(closedWith?.message), /client actor ended/);
+        // Alice's connection and the session are untouched.
+        const lock = await conn.invoke('LockPiece', sessionId, 3);
+        assert.equal(lock.granted, true, JSON.stringify(lock));
+        await conn.invoke('UnlockPiece', sessionId, 3);
+        // Bob connects again and plays.
+        const again = new signalR.HubConnectionBuilder()
+          .withUrl(`${node.base}/puzzlehub`, { accessTokenFactory: () => bob.token })
+          .configureLogging(signalR.LogLevel.None).build();
+        await withTimeout(again.start(), CALL_TIMEOUT_MS, 'connect again');
+        open.push(() => again.stop());
+        await again.invoke('JoinPuzzleSession', sessionId, bob.userId);
+        const bobLock = await again.invoke('LockPiece', sessionId, 4);
+        assert.equal(bobLock.granted, true, JSON.stringify(bobLock));
+      });
   });
 }
 

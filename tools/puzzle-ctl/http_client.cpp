@@ -1,10 +1,12 @@
 #include "tools/puzzle-ctl/http_client.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <memory>
 
+#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -16,6 +18,10 @@ namespace {
 
 /// Answers larger than this are refused: no operator answer comes near.
 constexpr size_t max_response_bytes = 64u << 20;
+
+/// A node that does not accept the connection within this time is taken
+/// as unreachable (a blocking connect to a silent address waits minutes).
+constexpr int max_connect_ms = 10'000;
 
 struct socket_guard {
   int fd = -1;
@@ -44,17 +50,39 @@ int connect_to(const endpoint& where, int timeout_ms) {
   std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> list{found,
                                                             &::freeaddrinfo};
   std::string last = "no address";
+  auto wait_ms = std::min(timeout_ms, max_connect_ms);
   for (auto* a = found; a != nullptr; a = a->ai_next) {
     socket_guard s{::socket(a->ai_family, a->ai_socktype, a->ai_protocol)};
     if (s.fd < 0) continue;
-    if (::connect(s.fd, a->ai_addr, a->ai_addrlen) == 0) {
+    // Non-blocking while connecting, so the wait is bounded by poll.
+    auto flags = ::fcntl(s.fd, F_GETFL, 0);
+    if (flags < 0 || ::fcntl(s.fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+      last = std::strerror(errno);
+      continue;
+    }
+    auto rc = ::connect(s.fd, a->ai_addr, a->ai_addrlen);
+    if (rc != 0 && errno == EINPROGRESS) {
+      pollfd p{s.fd, POLLOUT, 0};
+      auto n = ::poll(&p, 1, wait_ms);
+      if (n == 0) {
+        last = "no answer within " + std::to_string(wait_ms / 1'000) + " s";
+        continue;
+      }
+      int err = 0;
+      socklen_t len = sizeof err;
+      if (n < 0) err = errno;
+      else if (::getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+        err = errno;
+      rc = err == 0 ? 0 : -1;
+      errno = err;
+    }
+    if (rc == 0 && ::fcntl(s.fd, F_SETFL, flags) == 0) {
       auto fd = s.fd;
       s.fd = -1;
       return fd;
     }
     last = std::strerror(errno);
   }
-  (void)timeout_ms;
   throw transport_error("cannot connect to " + where.host + ":" + where.port
                         + ": " + last);
 }
@@ -65,16 +93,32 @@ std::string lower(std::string x) {
   return x;
 }
 
+/// The size line of a chunk: hex digits, then maybe `;extensions`.
+size_t chunk_size(const std::string& line) {
+  size_t size = 0, digits = 0;
+  for (char c : line) {
+    auto x = static_cast<unsigned char>(c);
+    if (!std::isxdigit(x)) break;
+    // More than 16 digits cannot be a size (and would overflow).
+    if (++digits > 16) throw transport_error("bad chunked answer");
+    size = size * 16
+        + static_cast<size_t>(std::isdigit(x) ? x - '0'
+                                              : std::tolower(x) - 'a' + 10);
+  }
+  if (digits == 0) throw transport_error("bad chunked answer");
+  return size;
+}
+
 std::string decode_chunked(const std::string& body) {
   std::string out;
   size_t pos = 0;
   for (;;) {
     auto eol = body.find("\r\n", pos);
     if (eol == std::string::npos) throw transport_error("bad chunked answer");
-    auto size = std::stoul(body.substr(pos, eol - pos), nullptr, 16);
+    auto size = chunk_size(body.substr(pos, eol - pos));
     pos = eol + 2;
     if (size == 0) return out;
-    if (pos + size > body.size()) throw transport_error("bad chunked answer");
+    if (size > body.size() - pos) throw transport_error("bad chunked answer");
     out.append(body, pos, size);
     pos += size + 2;
   }
@@ -104,9 +148,11 @@ endpoint parse_url(const std::string& url) {
     out.host = authority.substr(0, colon);
     if (colon != std::string::npos) out.port = authority.substr(colon + 1);
   }
-  if (out.host.empty() || out.port.empty()
-      || out.port.find_first_not_of("0123456789") != std::string::npos)
-    throw url_error("--url must be http://host[:port]: " + url);
+  if (out.host.empty() || out.port.empty() || out.port.size() > 5
+      || out.port.find_first_not_of("0123456789") != std::string::npos
+      || std::stoi(out.port) < 1 || std::stoi(out.port) > 65'535)
+    throw url_error("--url must be http://host[:port] with a port from 1 to "
+                    "65535: " + url);
   return out;
 }
 
@@ -161,7 +207,11 @@ http_response send_request(const endpoint& where, const std::string& method,
       throw transport_error("the answer is larger than 64 MiB");
   }
   auto head_end = raw.find("\r\n\r\n");
-  if (raw.compare(0, 9, "HTTP/1.1 ") != 0 || head_end == std::string::npos)
+  auto is_digit = [&](size_t i) {
+    return i < raw.size() && std::isdigit(static_cast<unsigned char>(raw[i]));
+  };
+  if (raw.compare(0, 9, "HTTP/1.1 ") != 0 || head_end == std::string::npos
+      || !is_digit(9) || !is_digit(10) || !is_digit(11))
     throw transport_error("not an HTTP/1.1 answer");
   http_response out;
   out.status = std::stoi(raw.substr(9, 3));

@@ -75,6 +75,19 @@ std::string env_or(const char* name, std::string fallback) {
   return value && *value ? std::string{value} : std::move(fallback);
 }
 
+/// A token goes into a header line as it is: printable ASCII only.
+bool valid_token(const std::string& token) {
+  return std::all_of(token.begin(), token.end(),
+                     [](unsigned char c) { return c > 0x20 && c < 0x7f; });
+}
+
+/// A key, node or session id argument: the node refuses empty ones with a
+/// confusing answer (an empty path segment is another route).
+const std::string& non_empty(const std::string& word, const char* what) {
+  if (word.empty()) throw usage_error(std::string{what} + " must not be empty");
+  return word;
+}
+
 options parse(int argc, char** argv) {
   options out;
   out.url = env_or("PUZZLE_URL", "http://127.0.0.1:8080");
@@ -94,6 +107,8 @@ options parse(int argc, char** argv) {
     else if (arg.size() > 1 && arg[0] == '-') throw usage_error("unknown option " + arg);
     else out.words.push_back(arg);
   }
+  if (!valid_token(out.token))
+    throw usage_error("the token must be printable ASCII without spaces");
   return out;
 }
 
@@ -213,6 +228,15 @@ void print_audit(const json& records) {
   table({"AT", "OPERATOR", "ACTION", "TARGET", "OUTCOME", "DETAIL"}, rows);
 }
 
+/// Lists answer arrays of objects, the other commands one object.
+bool has_shape(const std::string& cmd, const json& answer) {
+  auto list = cmd == "nodes" || cmd == "sessions" || cmd == "audit";
+  if (!list) return answer.is_object();
+  return answer.is_array()
+      && std::all_of(answer.begin(), answer.end(),
+                     [](const json& x) { return x.is_object(); });
+}
+
 int run(const options& o) {
   if (o.words.empty()) throw usage_error("no command given");
   auto& cmd = o.words[0];
@@ -236,7 +260,8 @@ int run(const options& o) {
     print = print_actors;
   } else if (cmd == "inspect") {
     expect(o, 1, 1, {"node"});
-    path = "/api/cluster/actors/" + key_path(o.words[1]) + query(o, {"node"});
+    path = "/api/cluster/actors/" + key_path(non_empty(o.words[1], "the key"))
+        + query(o, {"node"});
     print = print_probe;
   } else if (cmd == "migrate") {
     expect(o, 1, 2);
@@ -245,7 +270,9 @@ int run(const options& o) {
     if (id.empty()) throw usage_error("migrate needs a session id");
     method = "POST";
     path = "/api/cluster/sessions/" + encode_segment(id) + "/migrate";
-    body = o.words.size() > 2 ? json{{"node", o.words[2]}}.dump() : "{}";
+    body = o.words.size() > 2
+        ? json{{"node", non_empty(o.words[2], "the node")}}.dump()
+        : "{}";
     print = [](const json& a) {
       std::cout << "session " << text_of(a.value("sessionId", json{})) << " now on "
                 << text_of(a.value("node", json{})) << " ("
@@ -254,7 +281,8 @@ int run(const options& o) {
   } else if (cmd == "drain") {
     expect(o, 1, 1);
     method = "POST";
-    path = "/api/cluster/nodes/" + encode_segment(o.words[1]) + "/drain";
+    path = "/api/cluster/nodes/" + encode_segment(non_empty(o.words[1], "the node"))
+        + "/drain";
     print = [](const json& a) {
       std::cout << "node " << text_of(a.value("node", json{})) << ": "
                 << text_of(a.value("sessionsMoved", json{}))
@@ -263,7 +291,8 @@ int run(const options& o) {
   } else if (cmd == "kill") {
     expect(o, 1, 1, {"node"});
     method = "POST";
-    path = "/api/cluster/actors/" + key_path(o.words[1]) + "/kill" + query(o, {"node"});
+    path = "/api/cluster/actors/" + key_path(non_empty(o.words[1], "the key"))
+        + "/kill" + query(o, {"node"});
     print = [](const json& a) {
       std::cout << "killed " << text_of(a.value("key", json{})) << " on "
                 << text_of(a.value("nodes", json::array())) << '\n';
@@ -281,8 +310,11 @@ int run(const options& o) {
   if (res.status < 200 || res.status > 299) {
     std::string code = "HTTP_" + std::to_string(res.status), message = res.body;
     if (answer.is_object()) {
-      code = answer.value("code", code);
-      message = answer.value("message", message);
+      // Only the contract's shape; anything else is shown as it came.
+      if (auto c = answer.find("code"); c != answer.end() && c->is_string())
+        code = c->get<std::string>();
+      if (auto m = answer.find("message"); m != answer.end() && m->is_string())
+        message = m->get<std::string>();
     }
     std::cerr << "puzzle-ctl: " << res.status << ' ' << code << ": " << message << '\n';
     return exit_server;
@@ -291,8 +323,28 @@ int run(const options& o) {
     std::cerr << "puzzle-ctl: the node's answer is not JSON\n";
     return exit_server;
   }
-  if (o.raw_json) std::cout << answer.dump(2) << '\n';
-  else print(answer);
+  if (o.raw_json) {
+    std::cout << answer.dump(2) << '\n';
+    return exit_ok;
+  }
+  // Printed into a buffer first: an answer of another shape (not a node of
+  // this version) gives one clear error, not half a table.
+  auto unexpected = [&] {
+    std::cerr << "puzzle-ctl: the node's answer to " << cmd
+              << " has an unexpected shape (use --json to see it)\n";
+    return exit_server;
+  };
+  if (!has_shape(cmd, answer)) return unexpected();
+  std::ostringstream printed;
+  auto* out = std::cout.rdbuf(printed.rdbuf());
+  try {
+    print(answer);
+  } catch (const json::exception&) {
+    std::cout.rdbuf(out);
+    return unexpected();
+  }
+  std::cout.rdbuf(out);
+  std::cout << printed.str();
   return exit_ok;
 }
 

@@ -309,6 +309,23 @@ bool valid_name(const std::string& x, size_t max) {
 constexpr size_t max_node_length = 128;
 constexpr size_t max_key_length = 512;
 
+/// The kinds the census knows (`?kind=`); empty lists them all.
+bool known_kind(const std::string& kind) {
+  return kind.empty() || kind == "session" || kind == "lock"
+      || kind == "client";
+}
+
+/// Answers 400 for a `?node=` value that is not a node name; true when it
+/// is absent or fine.
+bool valid_node_query(const std::optional<std::string>& node,
+                      responder& reply) {
+  if (!node || valid_name(*node, max_node_length)) return true;
+  send_invalid(reply, "node must be at most "
+                          + std::to_string(max_node_length)
+                          + " printable characters without spaces");
+  return false;
+}
+
 // -- the audit ------------------------------------------------------------------
 
 /// Writes the record (logged as `event=operator_action`), then calls
@@ -543,13 +560,10 @@ void actors(const context_ptr& ctx, request&& req, route_match,
   if (!operator_of(*ctx, req, reply)) return;
   auto node = http::query_param(target_of(req), "node");
   auto kind = http::query_param(target_of(req), "kind");
-  if (node && !valid_name(*node, max_node_length))
-    return send_invalid(reply, "node must be at most "
-                                   + std::to_string(max_node_length)
-                                   + " printable characters without spaces");
-  if (kind && !valid_name(*kind, 32))
-    return send_invalid(
-        reply, "kind must be at most 32 printable characters without spaces");
+  if (!valid_node_query(node, reply)) return;
+  if (kind && !known_kind(*kind))
+    return send_invalid(reply, "kind must be session, lock or client "
+                               "(or empty for all)");
   with_members(ctx, reply, [ctx, reply, node, kind = kind.value_or("")](
                                const std::vector<cluster_member>& members) mutable {
     std::vector<destination<cluster::inspector_actor>> dests;
@@ -664,6 +678,7 @@ void inspect_one(const context_ptr& ctx, request&& req, route_match m,
   auto key = key_of(m, reply);
   if (!key) return;
   auto node = http::query_param(target_of(req), "node");
+  if (!valid_node_query(node, reply)) return;
   locate(ctx, *key, node, reply,
          [ctx, reply, key = *key](
              std::vector<destination<cluster::inspector_actor>> dests) mutable {
@@ -697,6 +712,7 @@ void kill_actor(const context_ptr& ctx, request&& req, route_match m,
   auto key = key_of(m, reply);
   if (!key) return;
   auto node = http::query_param(target_of(req), "node");
+  if (!valid_node_query(node, reply)) return;
   locate(ctx, *key, node, reply,
          [ctx, reply, key = *key, who = *who](
              std::vector<destination<cluster::inspector_actor>> dests) mutable {
@@ -749,11 +765,13 @@ void migrate(const context_ptr& ctx, request&& req, route_match m,
     if (auto error = parse_object_body(req.body(), body); !error.empty())
       return send_invalid(reply, error);
     if (auto it = body.find("node"); it != body.end() && !it->is_null()) {
-      if (!it->is_string() || !valid_name(it->get<std::string>(), max_node_length))
+      if (!it->is_string() || it->get<std::string>().empty()
+          || !valid_name(it->get<std::string>(), max_node_length))
         return send_invalid(reply, "node must be a node id or incarnation "
-                                   "(a string of at most "
+                                   "(a string of 1 to "
                                        + std::to_string(max_node_length)
-                                       + " printable characters)");
+                                       + " printable characters; null or no "
+                                         "node: the rendezvous winner)");
       target = it->get<std::string>();
     }
   }
@@ -810,6 +828,21 @@ void drain(const context_ptr& ctx, request&& req, route_match m,
     if (!is_alive(*member) || !inspector) {
       auto message = "node " + member->node_id + " is "
           + (is_alive(*member) ? std::string{"not linked yet"} : member->state);
+      audit(ctx, who, "drain", member->node_id,
+            to_string(errc::invalid_argument), message,
+            [reply, message]() mutable { send_invalid(reply, message); });
+      return;
+    }
+    // In a cluster whose other members are all gone, a drain would only
+    // stop the last node: refused like the drain of a single node.
+    auto others_up = std::any_of(
+        members.begin(), members.end(), [&](const cluster_member& other) {
+          return other.state == "up" && other.node_id != member->node_id;
+        });
+    if (ctx->members && !others_up) {
+      auto message = "node " + member->node_id
+          + " is the only live node of the cluster: there is no other node "
+            "to move its sessions to (stop it instead)";
       audit(ctx, who, "drain", member->node_id,
             to_string(errc::invalid_argument), message,
             [reply, message]() mutable { send_invalid(reply, message); });
