@@ -144,10 +144,11 @@ void try_rejoin(self_ptr self, const std::string& id) {
             if (pending != state.rejoining.end()
                 && caf::actor_cast<caf::actor_addr>(session)
                     == pending->second.lost)
-              return retry_rejoin(
-                  self, id,
-                  make_error(errc::internal, "the directory still names the "
-                                             "lost actor of session " + id));
+              return retry_rejoin(self, id,
+                                  make_error(errc::internal,
+                                             "the directory still names the "
+                                             "lost actor of session "
+                                                 + id));
             self->request(session,
                           std::min(state.options.request_timeout,
                                    rejoin_attempt_timeout),
@@ -179,9 +180,9 @@ void start_rejoin(self_ptr self, const std::string& id) {
   auto i = st.sessions.find(id);
   if (i == st.sessions.end() || st.rejoining.count(id) > 0) return;
   st.rejoining.emplace(
-      id, client_actor_state::rejoin{
-              self->clock().now() + st.options.rejoin_window,
-              caf::actor_cast<caf::actor_addr>(i->second)});
+      id,
+      client_actor_state::rejoin{self->clock().now() + st.options.rejoin_window,
+                                 caf::actor_cast<caf::actor_addr>(i->second)});
   try_rejoin(self, id);
 }
 

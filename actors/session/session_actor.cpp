@@ -451,8 +451,7 @@ void reclaim_or_step_down(self_ptr self, caf::error err) {
   if (st.options.owner_incarnation.empty()) return resume_here(self, err);
   auto store = caf::actor_cast<cluster_store_actor>(st.store);
   self->request(store, st.options.store_timeout, claim_atom::value,
-                st.data.session_id, st.options.owner_incarnation,
-                st.generation)
+                st.data.session_id, st.options.owner_incarnation, st.generation)
       .then(
           [self, err](bool won) {
             auto& now_st = self->state;

@@ -73,9 +73,10 @@ void apply_rates(inspector_state& st, std::vector<actor_probe>& probes) {
         && p.messages_handled >= sample.messages_handled) {
       auto seconds = std::chrono::duration<double>(now - sample.at).count();
       if (seconds > 0)
-        add_rate(p, static_cast<double>(p.messages_handled
-                                        - sample.messages_handled)
-                        / seconds);
+        add_rate(
+            p,
+            static_cast<double>(p.messages_handled - sample.messages_handled)
+                / seconds);
     }
     sample = rate_sample{p.messages_handled, now};
   }
@@ -103,14 +104,13 @@ struct listing {
   size_t pending = 0;
 };
 
-inspector_actor::behavior_type inspector(self_ptr self,
-                                         directory_actor directory,
-                                         inspector_options options) {
+inspector_actor::behavior_type
+inspector(self_ptr self, directory_actor directory, inspector_options options) {
   self->state.directory = std::move(directory);
   self->state.options = std::move(options);
   return {
-      [self](actors_atom, const std::string& kind)
-          -> caf::result<std::vector<actor_probe>> {
+      [self](actors_atom,
+             const std::string& kind) -> caf::result<std::vector<actor_probe>> {
         auto entries = census::everyone();
         entries.erase(std::remove_if(entries.begin(), entries.end(),
                                      [&](const census::entry& e) {
@@ -136,8 +136,7 @@ inspector_actor::behavior_type inspector(self_ptr self,
         // a busy actor (it is not guaranteed to overtake them all).
         for (auto& e : entries)
           self->request<caf::message_priority::high>(
-                  e.handle, self->state.options.probe_timeout,
-                  inspect_atom_v)
+                  e.handle, self->state.options.probe_timeout, inspect_atom_v)
               .then(
                   [self, run, finish](actor_probe& probe) {
                     stamp(self->state, probe);
@@ -145,7 +144,9 @@ inspector_actor::behavior_type inspector(self_ptr self,
                     finish();
                   },
                   // Ended meanwhile or too busy to answer: left out.
-                  [finish](caf::error&) { finish(); });
+                  [finish](caf::error&) {
+                    finish();
+                  });
         return run->rp;
       },
       [self](inspect_atom, const std::string& key) -> caf::result<actor_probe> {

@@ -58,7 +58,8 @@ struct inspector_options {
 };
 
 /// Spawns the inspector of this node.
-inspector_actor spawn_inspector(caf::actor_system& sys, directory_actor directory,
+inspector_actor spawn_inspector(caf::actor_system& sys,
+                                directory_actor directory,
                                 inspector_options options);
 
 } // namespace puzzle::cluster

@@ -168,7 +168,9 @@ int run(config::node_config& cfg, const sigset_t& stop_signals) {
   inspector_options.incarnation = incarnation;
   inspector_options.cluster_mode = settings.cluster.multi_node();
   inspector_options.drain_timeout = settings.cluster.drain_timeout;
-  inspector_options.on_drained = [] { ::kill(::getpid(), SIGTERM); };
+  inspector_options.on_drained = [] {
+    ::kill(::getpid(), SIGTERM);
+  };
   auto inspector = cluster::spawn_inspector(sys, directory, inspector_options);
   // Membership (docs/cluster.md): only in cluster mode, which node_config
   // allows only on PostgreSQL (a pool with more than the store's one
@@ -199,9 +201,9 @@ int run(config::node_config& cfg, const sigset_t& stop_signals) {
       // SO_REUSEADDR: a node restarted at once (after a drain, say) finds
       // its port still held by the closed links of its previous process.
       constexpr bool reuse_address = true;
-      auto published = sys.middleman().publish(agent, settings.cluster.port,
-                                               settings.http.bind.c_str(),
-                                               reuse_address);
+      auto published
+          = sys.middleman().publish(agent, settings.cluster.port,
+                                    settings.http.bind.c_str(), reuse_address);
       if (!published) {
         log->error("event=cluster_listen_failed bind={} port={} error={}",
                    settings.http.bind, settings.cluster.port,

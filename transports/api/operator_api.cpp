@@ -198,7 +198,8 @@ void ask_all(caf::actor_system& sys, std::vector<destination<Handle>> dests,
       size_t pending = 0;
       Done done;
     };
-    auto run = std::make_shared<run_t>(run_t{{}, dests.size(), std::move(done)});
+    auto run
+        = std::make_shared<run_t>(run_t{{}, dests.size(), std::move(done)});
     for (auto& d : dests)
       run->replies.push_back(node_reply<T>{d.node_id, d.incarnation, {}, {}});
     auto finish = [self, run] {
@@ -264,9 +265,13 @@ void with_members(const context_ptr& ctx, responder reply, Next next) {
       ctx->system, ctx->directory, ctx->ask_timeout,
       [reply, next = std::move(next)](
           const std::vector<cluster_member>& members) mutable {
-        guarded(reply, [&] { next(members); });
+        guarded(reply, [&] {
+          next(members);
+        });
       },
-      [reply](const caf::error& err) mutable { send_failure(reply, err); },
+      [reply](const caf::error& err) mutable {
+        send_failure(reply, err);
+      },
       members_atom_v);
 }
 
@@ -295,15 +300,17 @@ const cluster_member* find_member(const std::vector<cluster_member>& members,
 }
 
 void send_unknown_node(responder& reply, const std::string& node) {
-  send_invalid(reply, "unknown node '" + node
-                          + "' (not a member's node id or incarnation)");
+  send_invalid(reply,
+               "unknown node '" + node
+                   + "' (not a member's node id or incarnation)");
 }
 
 /// `node` and `kind` query values: printable, no spaces, bounded.
 bool valid_name(const std::string& x, size_t max) {
   if (x.size() > max) return false;
-  return std::all_of(x.begin(), x.end(),
-                     [](unsigned char c) { return c > 0x20 && c < 0x7f; });
+  return std::all_of(x.begin(), x.end(), [](unsigned char c) {
+    return c > 0x20 && c < 0x7f;
+  });
 }
 
 constexpr size_t max_node_length = 128;
@@ -320,21 +327,22 @@ bool known_kind(const std::string& kind) {
 bool valid_node_query(const std::optional<std::string>& node,
                       responder& reply) {
   if (!node || valid_name(*node, max_node_length)) return true;
-  send_invalid(reply, "node must be at most "
-                          + std::to_string(max_node_length)
-                          + " printable characters without spaces");
+  send_invalid(reply,
+               "node must be at most " + std::to_string(max_node_length)
+                   + " printable characters without spaces");
   return false;
 }
 
-// -- the audit ------------------------------------------------------------------
+// -- the audit
+// ------------------------------------------------------------------
 
 /// Writes the record (logged as `event=operator_action`), then calls
 /// `then()`: an action is answered only once its record is stored (or
 /// storing it failed, which is logged).
 template<class Then>
-void audit(const context_ptr& ctx, const user_identity& who,
-           std::string action, std::string target, std::string outcome,
-           std::string detail, Then then) {
+void audit(const context_ptr& ctx, const user_identity& who, std::string action,
+           std::string target, std::string outcome, std::string detail,
+           Then then) {
   audit_record rec;
   rec.at_ms = util::now_ms();
   rec.operator_id = who.user_id;
@@ -358,7 +366,9 @@ void audit(const context_ptr& ctx, const user_identity& who,
   }
   api::ask(
       ctx->system, ctx->store, ctx->ask_timeout,
-      [then](bool) mutable { then(); },
+      [then](bool) mutable {
+        then();
+      },
       [then, log](const caf::error& err) mutable {
         log->error("event=audit_write_failed error={}", message_of(err));
         then();
@@ -442,55 +452,64 @@ json cluster_sessions(
   return out;
 }
 
-// -- sessions -------------------------------------------------------------------
+// -- sessions
+// -------------------------------------------------------------------
 
 void sessions(const context_ptr& ctx, request&& req, route_match,
               responder reply) {
   if (!operator_of(*ctx, req, reply)) return;
-  with_members(ctx, reply, [ctx, reply](const std::vector<cluster_member>& members) mutable {
-    // The live state of each node's sessions, from its directory.
-    std::vector<destination<directory_actor>> dests;
-    for (auto& m : members)
-      if (is_alive(m))
-        if (auto dir = directory_of(*ctx, m))
-          dests.push_back({m.node_id, m.incarnation, dir});
-    std::map<std::string, std::string> node_of_incarnation;
-    for (auto& m : members)
-      node_of_incarnation[m.incarnation] = m.node_id;
-    ask_all<std::vector<std::string>>(
-        ctx->system, std::move(dests), ctx->ask_timeout,
-        [ctx, reply, node_of_incarnation](
-            std::vector<node_reply<std::vector<std::string>>> live) mutable {
-          api::ask(
-              ctx->system, ctx->directory, ctx->ask_timeout,
-              [ctx, reply, node_of_incarnation, live = std::move(live)](
-                  const std::vector<session_summary>& summaries) mutable {
-                auto done = [ctx, reply, node_of_incarnation, live, summaries](
-                                const std::vector<session_location>& rows) mutable {
-                  guarded(reply, [&] {
-                    send_json(reply, cluster_sessions(node_of_incarnation,
-                                                      live, summaries, rows));
-                  });
-                };
-                if (!ctx->store) {
-                  done({});
-                  return;
-                }
-                api::ask(
-                    ctx->system, ctx->store, ctx->ask_timeout, done,
-                    [reply](const caf::error& err) mutable {
-                      send_failure(reply, err);
-                    },
-                    owner_atom_v, list_atom_v);
-              },
-              [reply](const caf::error& err) mutable { send_failure(reply, err); },
-              list_atom_v);
-        },
-        list_atom_v, state_atom_v);
-  });
+  with_members(
+      ctx, reply,
+      [ctx, reply](const std::vector<cluster_member>& members) mutable {
+        // The live state of each node's sessions, from its directory.
+        std::vector<destination<directory_actor>> dests;
+        for (auto& m : members)
+          if (is_alive(m))
+            if (auto dir = directory_of(*ctx, m))
+              dests.push_back({m.node_id, m.incarnation, dir});
+        std::map<std::string, std::string> node_of_incarnation;
+        for (auto& m : members)
+          node_of_incarnation[m.incarnation] = m.node_id;
+        ask_all<std::vector<std::string>>(
+            ctx->system, std::move(dests), ctx->ask_timeout,
+            [ctx, reply, node_of_incarnation](
+                std::vector<node_reply<std::vector<std::string>>>
+                    live) mutable {
+              api::ask(
+                  ctx->system, ctx->directory, ctx->ask_timeout,
+                  [ctx, reply, node_of_incarnation, live = std::move(live)](
+                      const std::vector<session_summary>& summaries) mutable {
+                    auto done =
+                        [ctx, reply, node_of_incarnation, live, summaries](
+                            const std::vector<session_location>& rows) mutable {
+                          guarded(reply, [&] {
+                            send_json(reply,
+                                      cluster_sessions(node_of_incarnation,
+                                                       live, summaries, rows));
+                          });
+                        };
+                    if (!ctx->store) {
+                      done({});
+                      return;
+                    }
+                    api::ask(
+                        ctx->system, ctx->store, ctx->ask_timeout, done,
+                        [reply](const caf::error& err) mutable {
+                          send_failure(reply, err);
+                        },
+                        owner_atom_v, list_atom_v);
+                  },
+                  [reply](const caf::error& err) mutable {
+                    send_failure(reply, err);
+                  },
+                  list_atom_v);
+            },
+            list_atom_v, state_atom_v);
+      });
 }
 
-// -- actors ---------------------------------------------------------------------
+// -- actors
+// ---------------------------------------------------------------------
 
 /// One probe as the API shows it; a `messageRate` the inspector put into
 /// the summary moves up beside the counters.
@@ -562,41 +581,46 @@ void actors(const context_ptr& ctx, request&& req, route_match,
   auto kind = http::query_param(target_of(req), "kind");
   if (!valid_node_query(node, reply)) return;
   if (kind && !known_kind(*kind))
-    return send_invalid(reply, "kind must be session, lock or client "
-                               "(or empty for all)");
-  with_members(ctx, reply, [ctx, reply, node, kind = kind.value_or("")](
-                               const std::vector<cluster_member>& members) mutable {
-    std::vector<destination<cluster::inspector_actor>> dests;
-    auto unreachable = json::array();
-    if (!pick_inspectors(*ctx, members, node, dests, unreachable, reply))
-      return;
-    ask_all<std::vector<actor_probe>>(
-        ctx->system, std::move(dests), ctx->ask_timeout,
-        [reply, unreachable](
-            std::vector<node_reply<std::vector<actor_probe>>> answers) mutable {
-          guarded(reply, [&] {
-            auto all = json::array();
-            auto nodes = json::array();
-            for (auto& a : answers) {
-              if (!a.value) {
-                auto e = to_http_error(a.error);
-                unreachable.push_back(unreachable_json(
-                    a.node_id, a.incarnation, "up", e.code, e.message));
-                continue;
-              }
-              nodes.push_back(json{{"node", a.node_id},
-                                   {"incarnation", a.incarnation},
-                                   {"actors", a.value->size()}});
-              for (auto& p : *a.value)
-                all.push_back(probe_json(p));
-            }
-            send_json(reply, json{{"actors", std::move(all)},
-                                  {"nodes", std::move(nodes)},
-                                  {"unreachable", std::move(unreachable)}});
-          });
-        },
-        actors_atom_v, kind);
-  });
+    return send_invalid(reply,
+                        "kind must be session, lock or client "
+                        "(or empty for all)");
+  with_members(
+      ctx, reply,
+      [ctx, reply, node, kind = kind.value_or("")](
+          const std::vector<cluster_member>& members) mutable {
+        std::vector<destination<cluster::inspector_actor>> dests;
+        auto unreachable = json::array();
+        if (!pick_inspectors(*ctx, members, node, dests, unreachable, reply))
+          return;
+        ask_all<std::vector<actor_probe>>(
+            ctx->system, std::move(dests), ctx->ask_timeout,
+            [reply,
+             unreachable](std::vector<node_reply<std::vector<actor_probe>>>
+                              answers) mutable {
+              guarded(reply, [&] {
+                auto all = json::array();
+                auto nodes = json::array();
+                for (auto& a : answers) {
+                  if (!a.value) {
+                    auto e = to_http_error(a.error);
+                    unreachable.push_back(unreachable_json(
+                        a.node_id, a.incarnation, "up", e.code, e.message));
+                    continue;
+                  }
+                  nodes.push_back(json{{"node", a.node_id},
+                                       {"incarnation", a.incarnation},
+                                       {"actors", a.value->size()}});
+                  for (auto& p : *a.value)
+                    all.push_back(probe_json(p));
+                }
+                send_json(reply,
+                          json{{"actors", std::move(all)},
+                               {"nodes", std::move(nodes)},
+                               {"unreachable", std::move(unreachable)}});
+              });
+            },
+            actors_atom_v, kind);
+      });
 }
 
 /// The session id of a `session/<id>` key, else empty.
@@ -614,31 +638,35 @@ template<class Next>
 void locate(const context_ptr& ctx, const std::string& key,
             const std::optional<std::string>& node, responder reply,
             Next next) {
-  with_members(ctx, reply, [ctx, reply, key, node, next = std::move(next)](
-                               const std::vector<cluster_member>& members) mutable {
-    std::vector<destination<cluster::inspector_actor>> all;
-    auto unreachable = json::array();
-    if (!pick_inspectors(*ctx, members, node, all, unreachable, reply)) return;
-    auto session = session_of_key(key);
-    if ((node && !node->empty()) || session.empty() || !ctx->store) {
-      next(std::move(all));
-      return;
-    }
-    api::ask(
-        ctx->system, ctx->store, ctx->ask_timeout,
-        [all, next, reply](const session_location& row) mutable {
-          guarded(reply, [&] {
-            std::vector<destination<cluster::inspector_actor>> owner;
-            for (auto& d : all)
-              if (d.incarnation == row.owner_incarnation) owner.push_back(d);
-            next(owner.empty() ? std::move(all) : std::move(owner));
-          });
-        },
-        [all, next](const caf::error&) mutable {
+  with_members(
+      ctx, reply,
+      [ctx, reply, key, node, next = std::move(next)](
+          const std::vector<cluster_member>& members) mutable {
+        std::vector<destination<cluster::inspector_actor>> all;
+        auto unreachable = json::array();
+        if (!pick_inspectors(*ctx, members, node, all, unreachable, reply))
+          return;
+        auto session = session_of_key(key);
+        if ((node && !node->empty()) || session.empty() || !ctx->store) {
           next(std::move(all));
-        },
-        owner_atom_v, std::move(session));
-  });
+          return;
+        }
+        api::ask(
+            ctx->system, ctx->store, ctx->ask_timeout,
+            [all, next, reply](const session_location& row) mutable {
+              guarded(reply, [&] {
+                std::vector<destination<cluster::inspector_actor>> owner;
+                for (auto& d : all)
+                  if (d.incarnation == row.owner_incarnation)
+                    owner.push_back(d);
+                next(owner.empty() ? std::move(all) : std::move(owner));
+              });
+            },
+            [all, next](const caf::error&) mutable {
+              next(std::move(all));
+            },
+            owner_atom_v, std::move(session));
+      });
 }
 
 /// The answer when no node had the actor: 404 when every asked node said
@@ -662,9 +690,10 @@ std::optional<std::string> key_of(const route_match& m, responder& reply) {
   auto key = m.params.empty() ? std::string{} : m.params.front();
   if (key.empty() || key.size() > max_key_length
       || !valid_name(key, max_key_length)) {
-    send_invalid(reply, "an actor key is 1 to " + std::to_string(max_key_length)
-                            + " printable characters, like session/<id>, "
-                              "lock/<session>/<piece> or client/<user id>");
+    send_invalid(reply,
+                 "an actor key is 1 to " + std::to_string(max_key_length)
+                     + " printable characters, like session/<id>, "
+                       "lock/<session>/<piece> or client/<user id>");
     return std::nullopt;
   }
   return key;
@@ -679,23 +708,25 @@ void inspect_one(const context_ptr& ctx, request&& req, route_match m,
   if (!key) return;
   auto node = http::query_param(target_of(req), "node");
   if (!valid_node_query(node, reply)) return;
-  locate(ctx, *key, node, reply,
-         [ctx, reply, key = *key](
-             std::vector<destination<cluster::inspector_actor>> dests) mutable {
-           ask_all<actor_probe>(
-               ctx->system, std::move(dests), ctx->ask_timeout,
-               [reply, key](std::vector<node_reply<actor_probe>> answers) mutable {
-                 guarded(reply, [&] {
-                   for (auto& a : answers)
-                     if (a.value) return send_json(reply, probe_json(*a.value));
-                   send_not_found(reply, key, answers);
-                 });
-               },
-               inspect_atom_v, key);
-         });
+  locate(
+      ctx, *key, node, reply,
+      [ctx, reply, key = *key](
+          std::vector<destination<cluster::inspector_actor>> dests) mutable {
+        ask_all<actor_probe>(
+            ctx->system, std::move(dests), ctx->ask_timeout,
+            [reply, key](std::vector<node_reply<actor_probe>> answers) mutable {
+              guarded(reply, [&] {
+                for (auto& a : answers)
+                  if (a.value) return send_json(reply, probe_json(*a.value));
+                send_not_found(reply, key, answers);
+              });
+            },
+            inspect_atom_v, key);
+      });
 }
 
-// -- actions --------------------------------------------------------------------
+// -- actions
+// --------------------------------------------------------------------
 
 void kill_actor(const context_ptr& ctx, request&& req, route_match m,
                 responder reply) {
@@ -718,7 +749,8 @@ void kill_actor(const context_ptr& ctx, request&& req, route_match m,
              std::vector<destination<cluster::inspector_actor>> dests) mutable {
            ask_all<bool>(
                ctx->system, std::move(dests), ctx->ask_timeout,
-               [ctx, reply, key, who](std::vector<node_reply<bool>> answers) mutable {
+               [ctx, reply, key,
+                who](std::vector<node_reply<bool>> answers) mutable {
                  auto nodes = json::array();
                  for (auto& a : answers)
                    if (a.value && *a.value) nodes.push_back(a.node_id);
@@ -726,7 +758,8 @@ void kill_actor(const context_ptr& ctx, request&& req, route_match m,
                    // Audited with the code the caller gets.
                    std::string code{to_code(errc::session_not_found)};
                    for (auto& a : answers)
-                     if (!a.value && code_of(a.error) != errc::session_not_found)
+                     if (!a.value
+                         && code_of(a.error) != errc::session_not_found)
                        code = std::string{to_http_error(a.error).code};
                    audit(ctx, who, "kill", key, code, "no node killed it",
                          [reply, key, answers]() mutable {
@@ -737,9 +770,10 @@ void kill_actor(const context_ptr& ctx, request&& req, route_match m,
                  auto detail = "killed on " + nodes.dump();
                  audit(ctx, who, "kill", key, "ok", detail,
                        [reply, key, nodes]() mutable {
-                         send_json(reply, json{{"key", key},
-                                               {"killed", true},
-                                               {"nodes", nodes}});
+                         send_json(reply,
+                                   json{{"key", key},
+                                        {"killed", true},
+                                        {"nodes", nodes}});
                        });
                },
                kill_atom_v, key);
@@ -752,9 +786,10 @@ void migrate(const context_ptr& ctx, request&& req, route_match m,
   if (!who) return;
   auto id = m.params.at(0);
   if (id.size() > max_node_length || !valid_name(id, max_node_length))
-    return send_invalid(reply, "session id must be at most "
-                                   + std::to_string(max_node_length)
-                                   + " printable characters");
+    return send_invalid(reply,
+                        "session id must be at most "
+                            + std::to_string(max_node_length)
+                            + " printable characters");
   std::string target;
   if (!req.body().empty()) {
     if (!http::has_json_content_type(req))
@@ -767,40 +802,46 @@ void migrate(const context_ptr& ctx, request&& req, route_match m,
     if (auto it = body.find("node"); it != body.end() && !it->is_null()) {
       if (!it->is_string() || it->get<std::string>().empty()
           || !valid_name(it->get<std::string>(), max_node_length))
-        return send_invalid(reply, "node must be a node id or incarnation "
-                                   "(a string of 1 to "
-                                       + std::to_string(max_node_length)
-                                       + " printable characters; null or no "
-                                         "node: the rendezvous winner)");
+        return send_invalid(reply,
+                            "node must be a node id or incarnation "
+                            "(a string of 1 to "
+                                + std::to_string(max_node_length)
+                                + " printable characters; null or no "
+                                  "node: the rendezvous winner)");
       target = it->get<std::string>();
     }
   }
   auto& cl = ctx->settings.cluster;
-  auto timeout = std::max(ctx->ask_timeout, 2 * cl.connection_timeout
-                                                + cl.migration_timeout);
+  auto timeout = std::max(ctx->ask_timeout,
+                          2 * cl.connection_timeout + cl.migration_timeout);
   auto detail = target.empty() ? std::string{"to the rendezvous winner"}
                                : "to " + target;
   api::ask(
       ctx->system, ctx->directory, timeout,
-      [ctx, reply, id, who = *who, detail](const std::string& incarnation) mutable {
-        with_members(ctx, reply, [ctx, reply, id, who, detail, incarnation](
-                                     const std::vector<cluster_member>& members) mutable {
-          std::string node = incarnation;
-          for (auto& member : members)
-            if (member.incarnation == incarnation) node = member.node_id;
-          audit(ctx, who, "migrate", "session/" + id, "ok",
-                detail + ": now on " + node + " (" + incarnation + ")",
-                [reply, id, node, incarnation]() mutable {
-                  send_json(reply, json{{"sessionId", id},
-                                        {"node", node},
-                                        {"incarnation", incarnation}});
-                });
-        });
+      [ctx, reply, id, who = *who,
+       detail](const std::string& incarnation) mutable {
+        with_members(
+            ctx, reply,
+            [ctx, reply, id, who, detail,
+             incarnation](const std::vector<cluster_member>& members) mutable {
+              std::string node = incarnation;
+              for (auto& member : members)
+                if (member.incarnation == incarnation) node = member.node_id;
+              audit(ctx, who, "migrate", "session/" + id, "ok",
+                    detail + ": now on " + node + " (" + incarnation + ")",
+                    [reply, id, node, incarnation]() mutable {
+                      send_json(reply,
+                                json{{"sessionId", id},
+                                     {"node", node},
+                                     {"incarnation", incarnation}});
+                    });
+            });
       },
       [ctx, reply, id, who = *who, detail](const caf::error& err) mutable {
         audit(ctx, who, "migrate", "session/" + id, outcome_of(err),
-              detail + ": " + message_of(err),
-              [reply, err]() mutable { send_failure(reply, err); });
+              detail + ": " + message_of(err), [reply, err]() mutable {
+                send_failure(reply, err);
+              });
       },
       migrate_atom_v, id, target);
 }
@@ -811,62 +852,76 @@ void drain(const context_ptr& ctx, request&& req, route_match m,
   if (!who) return;
   auto node = m.params.at(0);
   if (!valid_name(node, max_node_length))
-    return send_invalid(reply, "node must be at most "
-                                   + std::to_string(max_node_length)
-                                   + " printable characters without spaces");
-  with_members(ctx, reply, [ctx, reply, node, who = *who](
-                               const std::vector<cluster_member>& members) mutable {
-    auto member = find_member(members, node);
-    if (!member) {
-      auto message = "unknown node '" + node
-          + "' (not a member's node id or incarnation)";
-      audit(ctx, who, "drain", node, to_string(errc::invalid_argument), message,
-            [reply, message]() mutable { send_invalid(reply, message); });
-      return;
-    }
-    auto inspector = inspector_of(*ctx, *member);
-    if (!is_alive(*member) || !inspector) {
-      auto message = "node " + member->node_id + " is "
-          + (is_alive(*member) ? std::string{"not linked yet"} : member->state);
-      audit(ctx, who, "drain", member->node_id,
-            to_string(errc::invalid_argument), message,
-            [reply, message]() mutable { send_invalid(reply, message); });
-      return;
-    }
-    // In a cluster whose other members are all gone, a drain would only
-    // stop the last node: refused like the drain of a single node.
-    auto others_up = std::any_of(
-        members.begin(), members.end(), [&](const cluster_member& other) {
-          return other.state == "up" && other.node_id != member->node_id;
-        });
-    if (ctx->members && !others_up) {
-      auto message = "node " + member->node_id
-          + " is the only live node of the cluster: there is no other node "
-            "to move its sessions to (stop it instead)";
-      audit(ctx, who, "drain", member->node_id,
-            to_string(errc::invalid_argument), message,
-            [reply, message]() mutable { send_invalid(reply, message); });
-      return;
-    }
-    auto timeout = ctx->settings.cluster.drain_timeout + ctx->ask_timeout;
-    api::ask(
-        ctx->system, inspector, timeout,
-        [ctx, reply, who, node = member->node_id,
-         incarnation = member->incarnation](int32_t moved) mutable {
-          audit(ctx, who, "drain", node, "ok",
-                std::to_string(moved) + " sessions moved; the node leaves",
-                [reply, node, incarnation, moved]() mutable {
-                  send_json(reply, json{{"node", node},
-                                        {"incarnation", incarnation},
-                                        {"sessionsMoved", moved}});
+    return send_invalid(reply,
+                        "node must be at most "
+                            + std::to_string(max_node_length)
+                            + " printable characters without spaces");
+  with_members(
+      ctx, reply,
+      [ctx, reply, node,
+       who = *who](const std::vector<cluster_member>& members) mutable {
+        auto member = find_member(members, node);
+        if (!member) {
+          auto message = "unknown node '" + node
+              + "' (not a member's node id or incarnation)";
+          audit(ctx, who, "drain", node, to_string(errc::invalid_argument),
+                message, [reply, message]() mutable {
+                  send_invalid(reply, message);
                 });
-        },
-        [ctx, reply, who, node = member->node_id](const caf::error& err) mutable {
-          audit(ctx, who, "drain", node, outcome_of(err), message_of(err),
-                [reply, err]() mutable { send_failure(reply, err); });
-        },
-        drain_atom_v);
-  });
+          return;
+        }
+        auto inspector = inspector_of(*ctx, *member);
+        if (!is_alive(*member) || !inspector) {
+          auto message = "node " + member->node_id + " is "
+              + (is_alive(*member) ? std::string{"not linked yet"}
+                                   : member->state);
+          audit(ctx, who, "drain", member->node_id,
+                to_string(errc::invalid_argument), message,
+                [reply, message]() mutable {
+                  send_invalid(reply, message);
+                });
+          return;
+        }
+        // In a cluster whose other members are all gone, a drain would only
+        // stop the last node: refused like the drain of a single node.
+        auto others_up = std::any_of(
+            members.begin(), members.end(), [&](const cluster_member& other) {
+              return other.state == "up" && other.node_id != member->node_id;
+            });
+        if (ctx->members && !others_up) {
+          auto message = "node " + member->node_id
+              + " is the only live node of the cluster: there is no other node "
+                "to move its sessions to (stop it instead)";
+          audit(ctx, who, "drain", member->node_id,
+                to_string(errc::invalid_argument), message,
+                [reply, message]() mutable {
+                  send_invalid(reply, message);
+                });
+          return;
+        }
+        auto timeout = ctx->settings.cluster.drain_timeout + ctx->ask_timeout;
+        api::ask(
+            ctx->system, inspector, timeout,
+            [ctx, reply, who, node = member->node_id,
+             incarnation = member->incarnation](int32_t moved) mutable {
+              audit(ctx, who, "drain", node, "ok",
+                    std::to_string(moved) + " sessions moved; the node leaves",
+                    [reply, node, incarnation, moved]() mutable {
+                      send_json(reply,
+                                json{{"node", node},
+                                     {"incarnation", incarnation},
+                                     {"sessionsMoved", moved}});
+                    });
+            },
+            [ctx, reply, who,
+             node = member->node_id](const caf::error& err) mutable {
+              audit(ctx, who, "drain", node, outcome_of(err), message_of(err),
+                    [reply, err]() mutable {
+                      send_failure(reply, err);
+                    });
+            },
+            drain_atom_v);
+      });
 }
 
 void audit_log(const context_ptr& ctx, request&& req, route_match,
@@ -875,12 +930,14 @@ void audit_log(const context_ptr& ctx, request&& req, route_match,
   int32_t limit = default_audit_limit;
   if (auto text = http::query_param(target_of(req), "limit")) {
     auto bad = [&] {
-      send_invalid(reply, "limit must be an integer from 1 to "
-                              + std::to_string(max_audit_limit));
+      send_invalid(reply,
+                   "limit must be an integer from 1 to "
+                       + std::to_string(max_audit_limit));
     };
     if (text->empty() || text->size() > 6
-        || !std::all_of(text->begin(), text->end(),
-                        [](unsigned char c) { return c >= '0' && c <= '9'; }))
+        || !std::all_of(text->begin(), text->end(), [](unsigned char c) {
+             return c >= '0' && c <= '9';
+           }))
       return bad();
     auto value = std::stol(*text);
     if (value < 1 || value > max_audit_limit) return bad();
@@ -902,7 +959,9 @@ void audit_log(const context_ptr& ctx, request&& req, route_match,
                              {"detail", r.detail}});
         send_json(reply, out);
       },
-      [reply](const caf::error& err) mutable { send_failure(reply, err); },
+      [reply](const caf::error& err) mutable {
+        send_failure(reply, err);
+      },
       list_atom_v, audit_atom_v, limit);
 }
 

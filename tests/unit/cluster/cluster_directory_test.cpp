@@ -488,8 +488,8 @@ namespace {
 TEST_F(ClusterDirectory, LiveStatesAnswerAtOnceOnANodeWithoutSessions) {
   push(view());
   // No session in memory: an empty list, not a request left unanswered.
-  auto none = ask<std::vector<std::string>>(client, nodes[0].dir, list_atom::value,
-                                            state_atom::value);
+  auto none
+      = ask<std::vector<std::string>>(client, nodes[0].dir, list_atom::value, state_atom::value);
   ASSERT_TRUE(none) << message_of(none.error());
   EXPECT_TRUE(none->empty());
   auto id = create_on(0);

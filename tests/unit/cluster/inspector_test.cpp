@@ -36,52 +36,85 @@ actor_probe probe_of(caf::stateful_actor<stand_in_state>* self) {
   actor_probe p;
   p.kind = self->state.kind;
   p.key = self->state.key;
-  p.mailbox_depth = self->mailbox().size()
-      + self->get_normal_queue().cache().total_task_size();
+  p.mailbox_depth = self->mailbox().size() + self->get_normal_queue().cache().total_task_size();
   p.messages_handled = self->state.handled;
   p.summary_json = "{\"handled\":" + std::to_string(self->state.handled) + "}";
   return p;
 }
 
-caf::behavior stand_in(caf::stateful_actor<stand_in_state>* self,
-                       std::string kind, std::string key) {
+caf::behavior stand_in(caf::stateful_actor<stand_in_state>* self, std::string kind,
+                       std::string key) {
   self->state.kind = kind;
   self->state.key = key;
   census::enlist(self, std::move(kind), std::move(key));
   self->set_default_handler(caf::skip);
   return {
-      [self](inspect_atom) { return probe_of(self); },
+      [self](inspect_atom) {
+        return probe_of(self);
+      },
       [self](idle_atom) {
         ++self->state.handled;
-        self->become(caf::behavior{[self](inspect_atom) { return probe_of(self); }});
+        self->become(caf::behavior{[self](inspect_atom) {
+          return probe_of(self);
+        }});
       },
-      [self](tick_atom) { ++self->state.handled; },
+      [self](tick_atom) {
+        ++self->state.handled;
+      },
   };
 }
 
 /// A directory that only answers drains.
-directory_actor::behavior_type
-drain_only(directory_actor::pointer self, int32_t moved) {
+directory_actor::behavior_type drain_only(directory_actor::pointer self, int32_t moved) {
   auto refuse = [](auto&&...) -> caf::error {
     return make_error(errc::internal, "not in this test");
   };
   (void)self;
   return {
-      [refuse](lookup_atom, const std::string&) -> caf::result<session_actor> { return refuse(); },
-      [refuse](create_atom, const create_request&) -> caf::result<session_summary> { return refuse(); },
-      [refuse](list_atom) -> caf::result<std::vector<session_summary>> { return refuse(); },
-      [refuse](state_atom, const std::string&) -> caf::result<std::string> { return refuse(); },
-      [refuse](state_atom, const std::string&, const user_identity&) -> caf::result<std::string> { return refuse(); },
-      [refuse](invite_atom, const std::string&, const user_identity&) -> caf::result<std::string> { return refuse(); },
-      [refuse](invite_atom, const std::string&, const user_identity&, const std::string&) -> caf::result<bool> { return refuse(); },
-      [refuse](delete_atom, const std::string&, const std::string&, bool) -> caf::result<bool> { return refuse(); },
-      [](stats_atom) -> int32_t { return 0; },
-      [refuse](list_atom, state_atom) -> caf::result<std::vector<std::string>> { return refuse(); },
-      [refuse](adopt_atom, const session_snapshot&) -> caf::result<session_actor> { return refuse(); },
-      [refuse](migrate_atom, const std::string&, const std::string&) -> caf::result<std::string> { return refuse(); },
-      [moved](drain_atom) -> int32_t { return moved; },
+      [refuse](lookup_atom, const std::string&) -> caf::result<session_actor> {
+        return refuse();
+      },
+      [refuse](create_atom, const create_request&) -> caf::result<session_summary> {
+        return refuse();
+      },
+      [refuse](list_atom) -> caf::result<std::vector<session_summary>> {
+        return refuse();
+      },
+      [refuse](state_atom, const std::string&) -> caf::result<std::string> {
+        return refuse();
+      },
+      [refuse](state_atom, const std::string&, const user_identity&) -> caf::result<std::string> {
+        return refuse();
+      },
+      [refuse](invite_atom, const std::string&, const user_identity&) -> caf::result<std::string> {
+        return refuse();
+      },
+      [refuse](invite_atom, const std::string&, const user_identity&,
+               const std::string&) -> caf::result<bool> {
+        return refuse();
+      },
+      [refuse](delete_atom, const std::string&, const std::string&, bool) -> caf::result<bool> {
+        return refuse();
+      },
+      [](stats_atom) -> int32_t {
+        return 0;
+      },
+      [refuse](list_atom, state_atom) -> caf::result<std::vector<std::string>> {
+        return refuse();
+      },
+      [refuse](adopt_atom, const session_snapshot&) -> caf::result<session_actor> {
+        return refuse();
+      },
+      [refuse](migrate_atom, const std::string&, const std::string&) -> caf::result<std::string> {
+        return refuse();
+      },
+      [moved](drain_atom) -> int32_t {
+        return moved;
+      },
       [](members_atom, const std::vector<cluster_member>&) {},
-      [](members_atom) -> std::vector<cluster_member> { return {}; },
+      [](members_atom) -> std::vector<cluster_member> {
+        return {};
+      },
       [](moved_atom, const std::string&, const session_actor&) {},
   };
 }
@@ -103,12 +136,15 @@ protected:
     opts.incarnation = "inc-a";
     opts.cluster_mode = true;
     opts.probe_timeout = 2s;
-    opts.on_drained = [this] { drained.set_value(); };
+    opts.on_drained = [this] {
+      drained.set_value();
+    };
     inspector = cluster::spawn_inspector(sys, dir, opts);
   }
 
   ~Inspector() override {
-    for (auto& a : spawned) self->send_exit(a, caf::exit_reason::user_shutdown);
+    for (auto& a : spawned)
+      self->send_exit(a, caf::exit_reason::user_shutdown);
     self->send_exit(inspector, caf::exit_reason::user_shutdown);
     self->send_exit(dir, caf::exit_reason::user_shutdown);
   }
@@ -123,7 +159,9 @@ protected:
     // It enlists when it starts: wait for its first answer.
     self->request(a, 5s, inspect_atom_v)
         .receive([](actor_probe&) {},
-                 [](caf::error& err) { FAIL() << message_of(err); });
+                 [](caf::error& err) {
+                   FAIL() << message_of(err);
+                 });
     spawned.push_back(a);
     return a;
   }
@@ -132,8 +170,13 @@ protected:
   caf::expected<T> ask(Ts&&... xs) {
     caf::expected<T> result{caf::error{}};
     self->request(inspector, 5s, std::forward<Ts>(xs)...)
-        .receive([&](T& x) { result = std::move(x); },
-                 [&](caf::error& err) { result = std::move(err); });
+        .receive(
+            [&](T& x) {
+              result = std::move(x);
+            },
+            [&](caf::error& err) {
+              result = std::move(err);
+            });
     return result;
   }
 
@@ -152,7 +195,8 @@ TEST_F(Inspector, ListsCensusActorsByKindWithTheirMailboxDepth) {
   spawn_stand_in("client", "client/list-u");
   // The session is frozen while three more messages wait in its mailbox.
   freeze(session);
-  for (int i = 0; i < 3; ++i) self->send(session, tick_atom_v);
+  for (int i = 0; i < 3; ++i)
+    self->send(session, tick_atom_v);
   auto listed = ask<std::vector<actor_probe>>(actors_atom_v, std::string{"session"});
   ASSERT_TRUE(listed) << message_of(listed.error());
   auto& sessions = *listed;
@@ -177,8 +221,7 @@ TEST_F(Inspector, ListsCensusActorsByKindWithTheirMailboxDepth) {
       keys.push_back(p.key);
       EXPECT_EQ(p.node_id, "node-a");
     }
-  EXPECT_EQ(keys, (std::vector<std::string>{"client/list-u", "lock/list-1/4",
-                                            "session/list-1"}));
+  EXPECT_EQ(keys, (std::vector<std::string>{"client/list-u", "lock/list-1/4", "session/list-1"}));
 }
 
 TEST_F(Inspector, AddsAMessageRateFromTheSecondListingOn) {
@@ -190,7 +233,8 @@ TEST_F(Inspector, AddsAMessageRateFromTheSecondListingOn) {
       EXPECT_EQ(p.summary_json, "{\"handled\":0}");
     }
   }
-  for (int i = 0; i < 5; ++i) self->send(session, tick_atom_v);
+  for (int i = 0; i < 5; ++i)
+    self->send(session, tick_atom_v);
   auto second = ask<std::vector<actor_probe>>(actors_atom_v, std::string{"session"});
   ASSERT_TRUE(second);
   bool seen = false;
@@ -198,8 +242,7 @@ TEST_F(Inspector, AddsAMessageRateFromTheSecondListingOn) {
     if (p.key == "session/rate-1") {
       seen = true;
       EXPECT_EQ(p.messages_handled, 5u);
-      EXPECT_NE(p.summary_json.find("\"handled\":5,\"messageRate\":"),
-                std::string::npos)
+      EXPECT_NE(p.summary_json.find("\"handled\":5,\"messageRate\":"), std::string::npos)
           << p.summary_json;
     }
   EXPECT_TRUE(seen);
@@ -228,8 +271,14 @@ TEST_F(Inspector, KillEndsTheActorWithANonNormalReason) {
   ASSERT_TRUE(killed) << message_of(killed.error());
   EXPECT_TRUE(*killed);
   caf::error reason;
-  self->receive([&](caf::down_msg& down) { reason = down.reason; },
-                caf::after(5s) >> [] { FAIL() << "no down message"; });
+  self->receive(
+      [&](caf::down_msg& down) {
+        reason = down.reason;
+      },
+      caf::after(5s) >>
+          [] {
+            FAIL() << "no down message";
+          });
   EXPECT_EQ(reason, caf::exit_reason::kill);
   // Struck off the census: the key is gone.
   auto gone = ask<actor_probe>(inspect_atom_v, std::string{"session/kill-1"});
@@ -248,8 +297,13 @@ TEST_F(Inspector, DrainAsksTheDirectoryThenLeaves) {
   auto solo = cluster::spawn_inspector(sys, dir, single);
   caf::error refused;
   self->request(solo, 5s, drain_atom_v)
-      .receive([](int32_t) { FAIL() << "a single node drained"; },
-               [&](caf::error& err) { refused = std::move(err); });
+      .receive(
+          [](int32_t) {
+            FAIL() << "a single node drained";
+          },
+          [&](caf::error& err) {
+            refused = std::move(err);
+          });
   EXPECT_EQ(code_of(refused), errc::invalid_argument);
   self->send_exit(solo, caf::exit_reason::user_shutdown);
 }

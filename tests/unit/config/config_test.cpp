@@ -984,15 +984,14 @@ TEST_F(NodeConfig, ClusterAdvertiseIsAHostNameOrAnAddress) {
     args.push_back("--cluster.advertise=" + advertise);
     node_config fresh;
     std::istringstream no_file;
-    if (auto err = text_of(fresh.parse(std::move(args), no_file)); !err.empty())
-      return err;
+    if (auto err = text_of(fresh.parse(std::move(args), no_file)); !err.empty()) return err;
     return text_of(fresh.finalize());
   };
   for (const auto* good : {"10.0.0.5", "puzzle-1.puzzle.svc:4370", "node_2", "fd00::5",
                            "[fd00::5]:4370", "[::ffff:10.0.0.5]"})
     EXPECT_EQ(with(good), "") << good;
-  for (const auto* bad : {"!!garbage::", "host:99999", "a%b:1", "[zz::1]", "[]:1",
-                          "host:", "bad*host", "[fd00::5]x"})
+  for (const auto* bad :
+       {"!!garbage::", "host:99999", "a%b:1", "[zz::1]", "[]:1", "host:", "bad*host", "[fd00::5]x"})
     EXPECT_NE(with(bad).find("cluster.advertise"), std::string::npos) << bad;
 }
 

@@ -42,25 +42,52 @@ struct shared_members {
   std::vector<cluster_member> members;
 };
 
-directory_actor::behavior_type
-members_only(directory_actor::pointer, std::shared_ptr<shared_members> view) {
+directory_actor::behavior_type members_only(directory_actor::pointer,
+                                            std::shared_ptr<shared_members> view) {
   auto refuse = [](auto&&...) -> caf::error {
     return make_error(errc::internal, "not in this test");
   };
   return {
-      [refuse](lookup_atom, const std::string&) -> caf::result<session_actor> { return refuse(); },
-      [refuse](create_atom, const create_request&) -> caf::result<session_summary> { return refuse(); },
-      [refuse](list_atom) -> caf::result<std::vector<session_summary>> { return refuse(); },
-      [refuse](state_atom, const std::string&) -> caf::result<std::string> { return refuse(); },
-      [refuse](state_atom, const std::string&, const user_identity&) -> caf::result<std::string> { return refuse(); },
-      [refuse](invite_atom, const std::string&, const user_identity&) -> caf::result<std::string> { return refuse(); },
-      [refuse](invite_atom, const std::string&, const user_identity&, const std::string&) -> caf::result<bool> { return refuse(); },
-      [refuse](delete_atom, const std::string&, const std::string&, bool) -> caf::result<bool> { return refuse(); },
-      [](stats_atom) -> int32_t { return 0; },
-      [refuse](list_atom, state_atom) -> caf::result<std::vector<std::string>> { return refuse(); },
-      [refuse](adopt_atom, const session_snapshot&) -> caf::result<session_actor> { return refuse(); },
-      [refuse](migrate_atom, const std::string&, const std::string&) -> caf::result<std::string> { return refuse(); },
-      [refuse](drain_atom) -> caf::result<int32_t> { return refuse(); },
+      [refuse](lookup_atom, const std::string&) -> caf::result<session_actor> {
+        return refuse();
+      },
+      [refuse](create_atom, const create_request&) -> caf::result<session_summary> {
+        return refuse();
+      },
+      [refuse](list_atom) -> caf::result<std::vector<session_summary>> {
+        return refuse();
+      },
+      [refuse](state_atom, const std::string&) -> caf::result<std::string> {
+        return refuse();
+      },
+      [refuse](state_atom, const std::string&, const user_identity&) -> caf::result<std::string> {
+        return refuse();
+      },
+      [refuse](invite_atom, const std::string&, const user_identity&) -> caf::result<std::string> {
+        return refuse();
+      },
+      [refuse](invite_atom, const std::string&, const user_identity&,
+               const std::string&) -> caf::result<bool> {
+        return refuse();
+      },
+      [refuse](delete_atom, const std::string&, const std::string&, bool) -> caf::result<bool> {
+        return refuse();
+      },
+      [](stats_atom) -> int32_t {
+        return 0;
+      },
+      [refuse](list_atom, state_atom) -> caf::result<std::vector<std::string>> {
+        return refuse();
+      },
+      [refuse](adopt_atom, const session_snapshot&) -> caf::result<session_actor> {
+        return refuse();
+      },
+      [refuse](migrate_atom, const std::string&, const std::string&) -> caf::result<std::string> {
+        return refuse();
+      },
+      [refuse](drain_atom) -> caf::result<int32_t> {
+        return refuse();
+      },
       [](members_atom, const std::vector<cluster_member>&) {},
       [view](members_atom) -> std::vector<cluster_member> {
         std::lock_guard<std::mutex> guard{view->mtx};
@@ -71,11 +98,13 @@ members_only(directory_actor::pointer, std::shared_ptr<shared_members> view) {
 }
 
 /// Answers every drain with `moved` and counts them.
-cluster::inspector_actor::behavior_type
-counting_inspector(cluster::inspector_actor::pointer, std::shared_ptr<std::atomic<int>> drains,
-                   int32_t moved) {
+cluster::inspector_actor::behavior_type counting_inspector(cluster::inspector_actor::pointer,
+                                                           std::shared_ptr<std::atomic<int>> drains,
+                                                           int32_t moved) {
   return {
-      [](actors_atom, const std::string&) { return std::vector<actor_probe>{}; },
+      [](actors_atom, const std::string&) {
+        return std::vector<actor_probe>{};
+      },
       [](inspect_atom, const std::string& key) -> caf::result<actor_probe> {
         return make_error(errc::session_not_found, "no actor '" + key + "'");
       },
@@ -110,8 +139,8 @@ protected:
     tokens_ = std::make_unique<token_service>(settings_.auth);
     directory_ = system_->spawn(members_only, view_);
     inspector_ = system_->spawn(counting_inspector, drains_, 7);
-    operator_token_ = tokens_->issue("op-1", "Ops", static_cast<uint8_t>(user_role::operator_))
-                          .value;
+    operator_token_
+        = tokens_->issue("op-1", "Ops", static_cast<uint8_t>(user_role::operator_)).value;
   }
 
   ~OperatorApi() override {
@@ -124,11 +153,12 @@ protected:
   /// sets it (a member view only in a cluster).
   void start(bool cluster_mode) {
     routes_ = std::make_shared<transports::http::router>();
-    transports::api::operator_context ctx{*system_, directory_, *tokens_, settings_, "n1",
-                                          0};
+    transports::api::operator_context ctx{*system_, directory_, *tokens_, settings_, "n1", 0};
     ctx.inspector = inspector_;
     if (cluster_mode)
-      ctx.members = [] { return std::vector<transports::api::cluster_member_view>{}; };
+      ctx.members = [] {
+        return std::vector<transports::api::cluster_member_view>{};
+      };
     transports::api::register_operator_api(*routes_, std::move(ctx));
     server_ = std::make_unique<transports::http::server>(settings_.http, routes_);
     ASSERT_FALSE(server_->start());
@@ -162,8 +192,8 @@ protected:
 
 TEST_F(OperatorApi, DrainOfTheLastLiveNodeOfAClusterIsRefused) {
   start(true);
-  set_members({member("n1", "up", true), member("n2", "down", false),
-               member("n3", "unreachable", false)});
+  set_members(
+      {member("n1", "up", true), member("n2", "down", false), member("n3", "unreachable", false)});
   auto res = post("/api/cluster/nodes/n1/drain");
   ASSERT_EQ(res.result(), bhttp::status::bad_request) << res.body();
   auto body = json::parse(res.body());

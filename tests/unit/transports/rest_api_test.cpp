@@ -139,13 +139,16 @@ fake_directory(directory_actor::stateful_pointer<fake_directory_state> self) {
       [=](adopt_atom, const session_snapshot&) -> caf::result<session_actor> {
         return make_error(errc::invalid_argument, "not a cluster");
       },
-      [=](migrate_atom, const std::string&,
-          const std::string&) -> caf::result<std::string> {
+      [=](migrate_atom, const std::string&, const std::string&) -> caf::result<std::string> {
         return make_error(errc::invalid_argument, "not a cluster");
       },
-      [=](drain_atom) { return int32_t{0}; },
+      [=](drain_atom) {
+        return int32_t{0};
+      },
       [=](members_atom, const std::vector<cluster_member>&) {},
-      [=](members_atom) { return std::vector<cluster_member>{}; },
+      [=](members_atom) {
+        return std::vector<cluster_member>{};
+      },
       [=](moved_atom, const std::string&, const session_actor&) {},
   };
 }
