@@ -399,6 +399,7 @@ void switch_over(self_ptr self, session_actor successor) {
       self->clock().now() - moving.frozen_at);
   st.mode = session_mode::forwarding;
   st.successor = std::move(successor);
+  self->monitor(st.successor);
   // The successor holds the leases now, with its own lock actors: the old
   // ones stop without releasing anything (no PieceUnlocked).
   for (auto& [id, lease] : st.leases)
@@ -522,14 +523,22 @@ session_behavior(self_ptr self, session_state initial, store_actor store,
   census::enlist(self, "session", "session/" + init.data.session_id);
   // A member's connection died without leaving: same as a leave. Frozen,
   // the state must stay as snapshotted: kept for later. Moved, the
-  // successor watches the members.
+  // successor watches the members; only its own end matters here (deleted,
+  // or lost with its node): with nothing to forward to, the forwarder goes
+  // at once, and whoever asks finds the session through the directory.
   self->set_down_handler([self](const caf::down_msg& msg) {
-    switch (self->state.mode) {
+    auto& st = self->state;
+    switch (st.mode) {
       case session_mode::serving: remove_member(self, msg.source); break;
-      case session_mode::frozen:
-        self->state.deferred_downs.push_back(msg.source);
+      case session_mode::frozen: st.deferred_downs.push_back(msg.source); break;
+      case session_mode::forwarding:
+        if (msg.source == st.successor.address()) {
+          log()->info("event=session_forwarder_done session={} "
+                      "successor_ended={}",
+                      st.data.session_id, caf::to_string(msg.reason));
+          self->quit(session_moved_reason());
+        }
         break;
-      case session_mode::forwarding: break;
     }
   });
   return {

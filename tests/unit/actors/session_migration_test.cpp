@@ -556,6 +556,28 @@ TEST_F(SessionMigration, AnAdoptionThatNeverAnswersTimesOutAndTheSessionCarriesO
   EXPECT_EQ(json::parse(probe(session).summary_json)["mode"], "serving");
 }
 
+TEST_F(SessionMigration, AForwarderWhoseSuccessorEndedGoesAtOnce) {
+  start();
+  caf::scoped_actor alice{sys};
+  join(alice, session, "u-alice", "Alice");
+  op->monitor(session);
+  auto old_addr = session.address();
+  auto id = migrate(directory);
+  sched.run();
+  auto reply = take_reply<std::string>(op, id);
+  ASSERT_TRUE(reply && *reply);
+  auto moved = data->current;
+  ASSERT_TRUE(moved);
+  EXPECT_EQ(json::parse(probe(session).summary_json)["mode"], "forwarding");
+  // The session is deleted on its new node, long before the grace period
+  // (10 s) is over: nothing is left to forward to.
+  caf::anon_send_exit(moved, caf::exit_reason::user_shutdown);
+  sched.run();
+  auto reason = down_reason(op, old_addr);
+  ASSERT_TRUE(reason) << "the forwarder is still there";
+  EXPECT_TRUE(is_session_moved(*reason)) << caf::to_string(*reason);
+}
+
 TEST_F(SessionMigration, ARefusedMoveResumesOnlyAfterTheSessionReclaimsItsRow) {
   auto opts = migration_options();
   opts.owner_incarnation = "inc-a";
