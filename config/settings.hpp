@@ -36,7 +36,7 @@ struct store_settings {
   milliseconds connect_timeout{5'000}; ///< Opening one PostgreSQL connection.
 };
 
-/// The cluster (issue 7): several nodes on one PostgreSQL store. A single
+/// The cluster: several nodes on one PostgreSQL store. A single
 /// node (`port` 0, no `seeds`) runs the same code with one member.
 struct cluster_settings {
   std::string name = "puzzle";    ///< Nodes join only their own cluster.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Profiles puzzle-node under one scenario of the benchmarks with perf (issue 8,
-# part 5): starts the node pinned to the last CPU, drives it with puzzle-load
+# Profiles puzzle-node under one scenario of the benchmarks with perf:
+# starts the node pinned to the last CPU, drives it with puzzle-load
 # pinned to CPU 0, and records the node's on-CPU samples for the measured
 # window. Writes perf.data and a flat and a caller report to OUT.
 #

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The scenario runner of the benchmarks (issue 8; scenarios, method and bars
+// The scenario runner of the benchmarks (scenarios, method and bars
 // in the shared performance.md). One command runs a scenario against the node
 // and each peer in turn (A B A B ..., several repetitions), pins the server and
 // the load generator to different CPUs (taskset), measures the machine's floor

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmarks' one command (issue 8): runs scenarios against the node and
+# The benchmarks' one command: runs scenarios against the node and
 # the peers and writes docs/benchmarks.md. See run.mjs for the options, e.g.
 #
 #   tests/bench/run.sh S1 S2 --reps 2

@@ -1,4 +1,4 @@
-// End-to-end test of the browser client (issue 3): the real puzzle-node
+// End-to-end test of the browser client: the real puzzle-node
 // serving the built page (web/build.mjs), played in Debian's headless
 // Chromium through playwright-core with real input events.
 //

@@ -1,4 +1,4 @@
-// TLS end to end (issue 6): the real puzzle-node with http.tls-cert and
+// TLS end to end: the real puzzle-node with http.tls-cert and
 // http.tls-key serves https and wss on every endpoint. A self-signed
 // certificate for localhost/127.0.0.1 is made with the openssl command in a
 // temporary folder; every client trusts exactly that certificate (no

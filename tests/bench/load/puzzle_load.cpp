@@ -1,5 +1,5 @@
-// puzzle-load: the open-loop load generator of the benchmarks (issue 8,
-// shared docs performance.md). One process, one thread, one io_context,
+// puzzle-load: the open-loop load generator of the benchmarks (scenarios in
+// the shared performance.md). One process, one thread, one io_context,
 // thousands of Beast WebSocket (or MQTT) connections.
 //
 // Scenarios (--scenario):

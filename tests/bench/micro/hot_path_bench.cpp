@@ -1,4 +1,4 @@
-// Micro-benchmarks of the move path's hot spots (issue 8, performance.md):
+// Micro-benchmarks of the move path's hot spots (performance.md):
 // decoding a hub invocation and a /ws message, encoding one event for each
 // wire format, the snapping rule, and a session actor round trip on CAF's
 // real (threaded) scheduler. CTest runs them with a tiny minimum time (label

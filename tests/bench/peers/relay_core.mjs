@@ -1,4 +1,4 @@
-// The minimal puzzle relay shared by the Node peers (issue 8): rooms of
+// The minimal puzzle relay shared by the Node peers: rooms of
 // pieces, a move validated and applied to the room's piece map, and the
 // messages the node's own protocols would send, serialized once per event.
 // Deliberately what a competent Node developer would write for this job: no
