@@ -285,8 +285,8 @@ int run(const options& o) {
         + "/drain";
     print = [](const json& a) {
       std::cout << "node " << text_of(a.value("node", json{})) << ": "
-                << text_of(a.value("sessionsMoved", json{}))
-                << " sessions moved; it leaves the cluster now\n";
+                << "sessions moved: " << text_of(a.value("sessionsMoved", json{}))
+                << "; it leaves the cluster now\n";
     };
   } else if (cmd == "kill") {
     expect(o, 1, 1, {"node"});

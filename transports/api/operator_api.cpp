@@ -905,7 +905,8 @@ void drain(const context_ptr& ctx, request&& req, route_match m,
             [ctx, reply, who, node = member->node_id,
              incarnation = member->incarnation](int32_t moved) mutable {
               audit(ctx, who, "drain", node, "ok",
-                    std::to_string(moved) + " sessions moved; the node leaves",
+                    "sessions moved: " + std::to_string(moved)
+                        + "; the node leaves",
                     [reply, node, incarnation, moved]() mutable {
                       send_json(reply,
                                 json{{"node", node},
