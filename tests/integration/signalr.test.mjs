@@ -21,10 +21,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import {
-  CALL_TIMEOUT_MS, EVENT_TIMEOUT_MS, PuzzleNode, SETUP_HINT, UUID_RE, VERBOSE,
-  asList, brief, codePoints, correctSpot, describeExit, findBinary, http, safeSpot,
-  withTimeout,
+  EVENT_TIMEOUT_MS, PuzzleNode, SETUP_HINT, UUID_RE, asList, brief, codePoints, correctSpot, describeExit, findBinary, http, safeSpot, withTimeout,
 } from './support/harness.mjs';
+import { HubClient } from './support/hub_client.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..', '..');
@@ -34,12 +33,6 @@ const REPO = path.resolve(HERE, '..', '..');
 // big" (RFC 6455). A close for another reason (say a slow reader) is no pass.
 const CLEAR_LIMIT_RE =
   /LIMIT_EXCEEDED|max-message-bytes|message[^.]*(too (big|large)|exceed)|status code: 1009/i;
-
-const CLIENT_METHODS = [
-  'Connected', 'SessionStateUpdate', 'UserJoined', 'UserLeft', 'PieceLocked',
-  'PieceUnlocked', 'PieceDragged', 'PieceMoved', 'PiecesJoined',
-  'PuzzleCompleted', 'ChatMessageReceived', 'CursorMoved', 'Error',
-];
 
 
 // ---------------------------------------------------------------------------
@@ -53,108 +46,6 @@ function loadSignalR() {
       problem: `cannot load @microsoft/signalr from ${HERE}/node_modules ` +
         `(${err.code ?? err.message}): ${SETUP_HINT}`,
     };
-  }
-}
-
-
-// ---------------------------------------------------------------------------
-// One SignalR connection with an event log and promise-based waits.
-
-class Client {
-  constructor(signalR, label, user, logSink) {
-    this.signalR = signalR;
-    this.label = label;
-    this.user = user;
-    this.logSink = logSink;
-    this.events = [];
-    this.waiters = [];
-    this.conn = null;
-  }
-
-  async connect(base) {
-    const { signalR } = this;
-    const logger = {
-      log: (level, message) => {
-        if (level < signalR.LogLevel.Information) return;
-        const line = `[${this.label}] ${signalR.LogLevel[level]}: ${message}`;
-        this.logSink.push(line);
-        if (VERBOSE) process.stderr.write(`${line}\n`);
-      },
-    };
-    this.events = [];
-    this.conn = new signalR.HubConnectionBuilder()
-      .withUrl(`${base}/puzzlehub`, {
-        accessTokenFactory: () => this.user.token,
-        transport: signalR.HttpTransportType.WebSockets,
-      })
-      .configureLogging(logger)
-      .build();
-    for (const name of CLIENT_METHODS) {
-      this.conn.on(name, (...args) => this._record(name, args));
-    }
-    this.closed = new Promise((resolve) => {
-      this.conn.onclose((err) => resolve(err ?? null));
-    });
-    await withTimeout(this.conn.start(), CALL_TIMEOUT_MS,
-      `${this.label} to connect to ${base}/puzzlehub`);
-  }
-
-  get connected() {
-    return this.conn?.state === this.signalR.HubConnectionState.Connected;
-  }
-
-  invoke(method, ...args) {
-    return withTimeout(this.conn.invoke(method, ...args), CALL_TIMEOUT_MS,
-      `${this.label}.invoke(${method})`);
-  }
-
-  async stop() {
-    if (this.conn) await withTimeout(this.conn.stop(), CALL_TIMEOUT_MS,
-      `${this.label} to stop`);
-  }
-
-  _record(name, args) {
-    const event = { name, args, data: args[0] };
-    this.events.push(event);
-    this.waiters = this.waiters.filter((w) => {
-      if (!w.matches(event)) return true;
-      w.resolve(event.data);
-      return false;
-    });
-  }
-
-  /// Position in the event log; pass it as `from` to look only at later events.
-  mark() {
-    return this.events.length;
-  }
-
-  found(name, pred = () => true, from = 0) {
-    return this.events.slice(from)
-      .filter((e) => e.name === name && pred(e.data, e.args));
-  }
-
-  count(name, pred = () => true, from = 0) {
-    return this.found(name, pred, from).length;
-  }
-
-  /// The first `name` event at or after `from` that satisfies `pred`.
-  waitFor(name, pred = () => true, { from = 0, timeout = EVENT_TIMEOUT_MS } = {}) {
-    const [seen] = this.found(name, pred, from);
-    if (seen) return Promise.resolve(seen.data);
-    let waiter;
-    const arrival = new Promise((resolve) => {
-      waiter = { matches: (e) => e.name === name && pred(e.data, e.args), resolve };
-      this.waiters.push(waiter);
-    });
-    return withTimeout(arrival, timeout, `${this.label} to receive ${name}; ` +
-      `it received: ${this.summary(from)}`)
-      .finally(() => { this.waiters = this.waiters.filter((w) => w !== waiter); });
-  }
-
-  summary(from = 0) {
-    const recent = this.events.slice(from).slice(-12);
-    return recent.length === 0 ? '(nothing)'
-      : recent.map((e) => `${e.name} ${brief(e.args)}`).join('; ');
   }
 }
 
@@ -231,7 +122,7 @@ function defineSuite(signalR, bin) {
   });
 
   const newClient = async (label, user) => {
-    const client = new Client(signalR, label, user, clientLog);
+    const client = new HubClient(signalR, label, user, clientLog);
     clients.push(client);
     await client.connect(node.base);
     return client;

@@ -20,9 +20,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 import {
-  CALL_TIMEOUT_MS, EVENT_TIMEOUT_MS, PuzzleNode, SETUP_HINT, UUID_RE, VERBOSE, brief, findBinary,
-  freePort, http, withTimeout,
+  PuzzleNode, SETUP_HINT, UUID_RE, VERBOSE, brief, findBinary, freePort, http,
 } from './harness.mjs';
+import { HubClient } from './hub_client.mjs';
 import { testServerUrl } from './pg_server.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -44,13 +44,6 @@ export const GRACE_MS = TIMINGS.connectionTimeoutMs + TIMINGS.downAfterMs;
 // Slack for a loaded 2-core machine on top of the configured times.
 export const SLACK_MS = 3_000;
 export const POLL_MS = 50;
-
-export const CLIENT_METHODS = [
-  'Connected', 'SessionStateUpdate', 'UserJoined', 'UserLeft', 'PieceLocked',
-  'PieceUnlocked', 'PieceDragged', 'PieceMoved', 'PiecesJoined',
-  'PuzzleCompleted', 'ChatMessageReceived', 'CursorMoved', 'Error',
-];
-
 
 function load(name) {
   try {
@@ -323,103 +316,11 @@ export class Cluster {
 
   /// A SignalR client of `user` connected to node `name`.
   async client(label, user, name) {
-    const client = new HubClient(this.prereq.signalR, label, user, this.clientLog);
+    const client = new HubClient(this.prereq.signalR, label, user, this.clientLog,
+      { minLogLevel: this.prereq.signalR.LogLevel.Warning });
     this.clients.push(client);
     await client.connect(this.base(name));
     return client;
-  }
-}
-
-// ---------------------------------------------------------------------------
-// One SignalR connection with an event log and waits (as signalr.test.mjs).
-
-export class HubClient {
-  constructor(signalR, label, user, logSink) {
-    this.signalR = signalR;
-    this.label = label;
-    this.user = user;
-    this.logSink = logSink;
-    this.events = [];
-    this.waiters = [];
-    this.conn = null;
-  }
-
-  async connect(base) {
-    const { signalR } = this;
-    const logger = {
-      log: (level, message) => {
-        if (level < signalR.LogLevel.Warning) return;
-        const line = `[${this.label}] ${signalR.LogLevel[level]}: ${message}`;
-        this.logSink.push(line);
-        if (VERBOSE) process.stderr.write(`${line}\n`);
-      },
-    };
-    this.base = base;
-    this.conn = new signalR.HubConnectionBuilder()
-      .withUrl(`${base}/puzzlehub`, {
-        accessTokenFactory: () => this.user.token,
-        transport: signalR.HttpTransportType.WebSockets,
-      })
-      .configureLogging(logger)
-      .build();
-    for (const name of CLIENT_METHODS) {
-      this.conn.on(name, (...args) => this._record(name, args));
-    }
-    this.closed = new Promise((resolve) => {
-      this.conn.onclose((err) => resolve(err ?? null));
-    });
-    await withTimeout(this.conn.start(), CALL_TIMEOUT_MS,
-      `${this.label} to connect to ${base}/puzzlehub`);
-  }
-
-  get connected() {
-    return this.conn?.state === this.signalR.HubConnectionState.Connected;
-  }
-
-  invoke(method, ...args) {
-    return withTimeout(this.conn.invoke(method, ...args), CALL_TIMEOUT_MS,
-      `${this.label}.invoke(${method})`);
-  }
-
-  async stop() {
-    if (this.conn) await withTimeout(this.conn.stop(), CALL_TIMEOUT_MS, `${this.label} to stop`);
-  }
-
-  _record(name, args) {
-    const event = { name, args, data: args[0], at: Date.now() };
-    this.events.push(event);
-    this.waiters = this.waiters.filter((w) => {
-      if (!w.matches(event)) return true;
-      w.resolve(event.data);
-      return false;
-    });
-  }
-
-  mark() {
-    return this.events.length;
-  }
-
-  found(name, pred = () => true, from = 0) {
-    return this.events.slice(from).filter((e) => e.name === name && pred(e.data, e.args));
-  }
-
-  waitFor(name, pred = () => true, { from = 0, timeout = EVENT_TIMEOUT_MS } = {}) {
-    const [seen] = this.found(name, pred, from);
-    if (seen) return Promise.resolve(seen.data);
-    let waiter;
-    const arrival = new Promise((resolve) => {
-      waiter = { matches: (e) => e.name === name && pred(e.data, e.args), resolve };
-      this.waiters.push(waiter);
-    });
-    return withTimeout(arrival, timeout, `${this.label} to receive ${name}; ` +
-      `it received: ${this.summary(from)}`)
-      .finally(() => { this.waiters = this.waiters.filter((w) => w !== waiter); });
-  }
-
-  summary(from = 0) {
-    const recent = this.events.slice(from).slice(-12);
-    return recent.length === 0 ? '(nothing)'
-      : recent.map((e) => `${e.name} ${brief(e.args)}`).join('; ');
   }
 }
 

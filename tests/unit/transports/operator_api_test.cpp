@@ -15,6 +15,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/send.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -42,58 +43,18 @@ struct shared_members {
   std::vector<cluster_member> members;
 };
 
-directory_actor::behavior_type members_only(directory_actor::pointer,
-                                            std::shared_ptr<shared_members> view) {
-  auto refuse = [](auto&&...) -> caf::error {
-    return make_error(errc::internal, "not in this test");
-  };
+/// A directory that only answers the member list; anything else is an
+/// error.
+caf::behavior members_only(caf::event_based_actor* self, std::shared_ptr<shared_members> view) {
+  self->set_default_handler(
+      [](caf::scheduled_actor*, caf::message_view&) -> caf::result<caf::message> {
+        return make_error(errc::internal, "not in this test");
+      });
   return {
-      [refuse](lookup_atom, const std::string&) -> caf::result<session_actor> {
-        return refuse();
-      },
-      [refuse](create_atom, const create_request&) -> caf::result<session_summary> {
-        return refuse();
-      },
-      [refuse](list_atom) -> caf::result<std::vector<session_summary>> {
-        return refuse();
-      },
-      [refuse](state_atom, const std::string&) -> caf::result<std::string> {
-        return refuse();
-      },
-      [refuse](state_atom, const std::string&, const user_identity&) -> caf::result<std::string> {
-        return refuse();
-      },
-      [refuse](invite_atom, const std::string&, const user_identity&) -> caf::result<std::string> {
-        return refuse();
-      },
-      [refuse](invite_atom, const std::string&, const user_identity&,
-               const std::string&) -> caf::result<bool> {
-        return refuse();
-      },
-      [refuse](delete_atom, const std::string&, const std::string&, bool) -> caf::result<bool> {
-        return refuse();
-      },
-      [](stats_atom) -> int32_t {
-        return 0;
-      },
-      [refuse](list_atom, state_atom) -> caf::result<std::vector<std::string>> {
-        return refuse();
-      },
-      [refuse](adopt_atom, const session_snapshot&) -> caf::result<session_actor> {
-        return refuse();
-      },
-      [refuse](migrate_atom, const std::string&, const std::string&) -> caf::result<std::string> {
-        return refuse();
-      },
-      [refuse](drain_atom) -> caf::result<int32_t> {
-        return refuse();
-      },
-      [](members_atom, const std::vector<cluster_member>&) {},
-      [view](members_atom) -> std::vector<cluster_member> {
+      [view](members_atom) {
         std::lock_guard<std::mutex> guard{view->mtx};
         return view->members;
       },
-      [](moved_atom, const std::string&, const session_actor&) {},
   };
 }
 
@@ -137,7 +98,7 @@ protected:
     settings_.http.port = 0;
     settings_.auth.jwt_secret = "test secret, 32 bytes long......";
     tokens_ = std::make_unique<token_service>(settings_.auth);
-    directory_ = system_->spawn(members_only, view_);
+    directory_ = caf::actor_cast<directory_actor>(system_->spawn(members_only, view_));
     inspector_ = system_->spawn(counting_inspector, drains_, 7);
     operator_token_
         = tokens_->issue("op-1", "Ops", static_cast<uint8_t>(user_role::operator_)).value;
