@@ -156,6 +156,13 @@ protected:
     sched.run();
   }
 
+  /// A client actor for `user_id` that joined the session.
+  void join_client(test_client& c, const std::string& user_id) {
+    spawn_client(c, user_id);
+    post(c, command(command_kind::join, "join-" + user_id));
+    sched.run();
+  }
+
   void post(test_client& c, client_command cmd) {
     if (!cmd.call_id.empty()) ++c.calls;
     if (cmd.kind == command_kind::move) c.move_calls.push_back(cmd.call_id);
@@ -496,9 +503,7 @@ TEST_F(SessionMigration, AFailedAdoptionLeavesTheSessionWorkingWhereItWas) {
   start();
   data->refuse = true;
   test_client a;
-  spawn_client(a, "u-a");
-  post(a, command(command_kind::join, "join-a"));
-  sched.run();
+  join_client(a, "u-a");
   join(watcher, session, "u-watch", "Watcher");
   ASSERT_TRUE(ask<lock_result>(watcher, session, lock_atom::value, 15)->granted);
   drain_events(watcher);
@@ -642,9 +647,7 @@ TEST_F(SessionMigration, AMoveRefusedBecauseAnotherNodeTookTheSessionStepsDown) 
 TEST_F(SessionMigration, AClientRejoinsThroughTheDirectoryAfterItsSessionDied) {
   start();
   test_client a;
-  spawn_client(a, "u-a");
-  post(a, command(command_kind::join, "join-a"));
-  sched.run();
+  join_client(a, "u-a");
   post(a, command(command_kind::move, "m1", 0, 20, 20));
   sched.run();
   ASSERT_TRUE(result_of(*a.port, "m1"));
@@ -682,9 +685,7 @@ TEST_F(SessionMigration, AClientRejoinsThroughTheDirectoryAfterItsSessionDied) {
 TEST_F(SessionMigration, AClientKeepsLookingThroughItsRejoinWindowPastTheLostActor) {
   start();
   test_client a;
-  spawn_client(a, "u-a");
-  post(a, command(command_kind::join, "join-a"));
-  sched.run();
+  join_client(a, "u-a");
   // The session's node dies; the directory still names the lost actor for
   // a while (it has not seen the loss yet), then nothing until a failover.
   caf::anon_send_exit(session, caf::exit_reason::kill);
@@ -720,9 +721,7 @@ TEST_F(SessionMigration, AClientKeepsLookingThroughItsRejoinWindowPastTheLostAct
 TEST_F(SessionMigration, AClientGivesUpOnceItsRejoinWindowIsOver) {
   start();
   test_client a;
-  spawn_client(a, "u-a");
-  post(a, command(command_kind::join, "join-a"));
-  sched.run();
+  join_client(a, "u-a");
   caf::anon_send_exit(session, caf::exit_reason::kill);
   sched.run();
   advance(9'500ms);
@@ -742,9 +741,7 @@ TEST_F(SessionMigration, AClientFollowsAForwarderThatQuitBeforeItsHint) {
   // directory.
   start();
   test_client a;
-  spawn_client(a, "u-a");
-  post(a, command(command_kind::join, "join-a"));
-  sched.run();
+  join_client(a, "u-a");
   auto id = migrate(directory);
   sched.run();
   ASSERT_TRUE(take_reply<std::string>(op, id));
@@ -762,9 +759,7 @@ TEST_F(SessionMigration, AClientFollowsAForwarderThatQuitBeforeItsHint) {
 TEST_F(SessionMigration, AClientForgetsASessionTheDirectoryNoLongerKnows) {
   start();
   test_client a;
-  spawn_client(a, "u-a");
-  post(a, command(command_kind::join, "join-a"));
-  sched.run();
+  join_client(a, "u-a");
   data->current = session_actor{};
   caf::anon_send_exit(session, caf::exit_reason::kill);
   sched.run();
@@ -781,9 +776,7 @@ TEST_F(SessionMigration, AClientForgetsASessionTheDirectoryNoLongerKnows) {
 TEST_F(SessionMigration, SessionsLocksAndClientsAreInTheCensus) {
   start();
   test_client a;
-  spawn_client(a, "u-a");
-  post(a, command(command_kind::join, "join-a"));
-  sched.run();
+  join_client(a, "u-a");
   post(a, command(command_kind::lock, "l", 5));
   sched.run();
   ASSERT_TRUE(result_of(*a.port, "l"));
