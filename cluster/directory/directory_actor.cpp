@@ -140,15 +140,13 @@ session_actor activate_snapshot(self_ptr self, session_snapshot snap) {
                              st.options.session);
   self->monitor(session);
   st.live.emplace(id, session);
-  st.generations[id] = generation;
   forget_remote(self, id);
   log()->debug("event=activated session={} generation={}", id, generation);
   return session;
 }
 
 void cache_remote(self_ptr self, const std::string& id,
-                  const std::string& incarnation, const session_actor& handle,
-                  int64_t generation) {
+                  const std::string& incarnation, const session_actor& handle) {
   auto& remote = self->state.remote;
   auto i = remote.find(id);
   if (i != remote.end()) {
@@ -159,7 +157,7 @@ void cache_remote(self_ptr self, const std::string& id,
     self->demonitor(i->second.handle.address());
   }
   self->monitor(handle);
-  remote[id] = remote_session{incarnation, handle, generation};
+  remote[id] = remote_session{incarnation, handle};
 }
 
 /// One resolution of a session id that is neither live here nor cached:
@@ -189,16 +187,15 @@ void retry(self_ptr self, resolution_ptr r, std::string why) {
 
 /// Asks the directory of `owner` for the session (it activates it there if
 /// needed) and caches the answer.
-void ask_remote(self_ptr self, resolution_ptr r, const cluster_member& owner,
-                int64_t generation) {
+void ask_remote(self_ptr self, resolution_ptr r, const cluster_member& owner) {
   auto dir = caf::actor_cast<directory_actor>(owner.endpoints.directory);
   auto incarnation = owner.incarnation;
   auto name = node_name(owner);
   self->request(dir, self->state.options.cluster.request_timeout,
                 lookup_atom::value, r->id)
       .then(
-          [self, r, incarnation, generation](session_actor& handle) {
-            cache_remote(self, r->id, incarnation, handle, generation);
+          [self, r, incarnation](session_actor& handle) {
+            cache_remote(self, r->id, incarnation, handle);
             r->finish(handle);
           },
           [self, r, name](caf::error& err) {
@@ -269,7 +266,7 @@ void place(self_ptr self, resolution_ptr r, session_location loc) {
                    "session " + r->id + " belongs on node "
                        + (m ? node_name(*m) : winner)
                        + ", which is not linked yet");
-    return ask_remote(self, r, *m, 0);
+    return ask_remote(self, r, *m);
   }
   if (!loc.owner_incarnation.empty()) return claim(self, r, std::move(loc));
   // No row yet: only a stored session gets one (a lookup of an unknown id
@@ -312,7 +309,7 @@ void route(self_ptr self, resolution_ptr r, session_location loc) {
     return retry(self, r,
                  "session " + r->id + " is on node " + node_name(*m)
                      + ", which is not linked yet");
-  ask_remote(self, r, *m, loc.generation);
+  ask_remote(self, r, *m);
 }
 
 void attempt(self_ptr self, resolution_ptr r) {
@@ -486,7 +483,6 @@ void migrate_local(self_ptr self, const std::string& id,
               // itself: neither kill it nor count its exit as a crash.
               self->demonitor(session.address());
               cur.live.erase(j);
-              cur.generations.erase(id);
             }
             log()->info("event=session_migrated session={} to_node={} "
                         "to_incarnation={}",
@@ -599,7 +595,6 @@ void fence(self_ptr self) {
     self->send_exit(session, session_moved_reason());
   }
   st.live.clear();
-  st.generations.clear();
   for (auto& [id, entry] : st.remote)
     self->demonitor(entry.handle.address());
   st.remote.clear();
@@ -728,7 +723,7 @@ void create_in_cluster(self_ptr self,
                               lookup_atom::value, id)
                     .then(
                         [self, id, owner](session_actor& handle) {
-                          cache_remote(self, id, owner, handle, 1);
+                          cache_remote(self, id, owner, handle);
                         },
                         [](caf::error&) {
                           // The first lookup activates it there instead.
@@ -792,7 +787,6 @@ directory_actor::behavior_type directory(self_ptr self, store_actor store,
     auto& live = self->state.live;
     for (auto i = live.begin(); i != live.end(); ++i) {
       if (i->second.address() == msg.source) {
-        self->state.generations.erase(i->first);
         live.erase(i);
         return;
       }
@@ -1026,7 +1020,6 @@ directory_actor::behavior_type directory(self_ptr self, store_actor store,
                                 [self, rp, id, session](bool removed) mutable {
                                   self->demonitor(session.address());
                                   self->state.live.erase(id);
-                                  self->state.generations.erase(id);
                                   self->state.remote.erase(id);
                                   self->send(
                                       session, close_atom::value,
@@ -1172,9 +1165,8 @@ directory_actor::behavior_type directory(self_ptr self, store_actor store,
           // The local actor moved away: it forwards until it quits.
           self->demonitor(i->second.address());
           st.live.erase(i);
-          st.generations.erase(id);
         }
-        cache_remote(self, id, std::string{}, handle, 0);
+        cache_remote(self, id, std::string{}, handle);
       },
   };
 }

@@ -56,7 +56,6 @@ struct directory_options {
 struct remote_session {
   std::string incarnation; ///< Empty when learnt from a "moved" hint.
   session_actor handle;    ///< Monitored: its down message drops the entry.
-  int64_t generation = 0;
 };
 
 struct directory_state {
@@ -72,8 +71,6 @@ struct directory_state {
 
   // -- cluster mode only ------------------------------------------------------
 
-  /// Directory generation of each session in `live`.
-  std::map<std::string, int64_t> generations;
   /// The cache of sessions on other nodes.
   std::map<std::string, remote_session> remote;
   /// The node agent's latest view, this node's entry with its endpoints.
